@@ -1,0 +1,77 @@
+# The one entry point. Every target sets up what it needs, so each works on a fresh machine.
+SHELL := /bin/bash
+# pipefail: a failing `pip install ... | grep` must fail its target, not just the filter.
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# SAM CLI would otherwise print a telemetry notice and phone home on every run (CI has no internet).
+export SAM_CLI_TELEMETRY := 0
+
+# .python-version pins 3.13; pyenv's shim (or any python3.13 on PATH) provides it.
+PYTHON ?= python3.13
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+ARCH ?= arm64
+# The Lambda architecture this machine can run (uname says aarch64 on Linux, arm64 on macOS).
+HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+# Tests run in parallel on every core; override with PYTEST_ARGS="-n 0" to debug one test.
+PYTEST_ARGS ?= -n auto
+
+.PHONY: help dev test lint format typecheck build validate test-built check-template bench openapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.lock layers/parley/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.13 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(VENV)/bin/pip install --quiet -r requirements-dev.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+$(SAM_VENV)/.installed: tools/sam.lock
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.13 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(SAM_VENV)/bin/pip install --quiet -r tools/sam.lock 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+dev: $(VENV)/.installed ## run the whole system locally (API on http://127.0.0.1:$${PARLEY_PORT:-3000})
+	$(PY) -m devstack
+
+test: $(VENV)/.installed ## run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/parley/parley functions devstack tests bench
+
+format: $(VENV)/.installed ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint
+	$(SAM) validate --lint --region us-east-1
+
+# The layer is built with the `python3.13` on PATH (pyenv's shim resolves it via .python-version).
+build: $(SAM_VENV)/.installed ## sam build (ARCH=arm64 by default; ARCH=x86_64 to match this machine)
+	@command -v python3.13 >/dev/null || { echo "sam build needs python3.13 on PATH"; exit 1; }
+	$(SAM) build --parameter-overrides Architecture=$(ARCH)
+
+test-built: $(VENV)/.installed ## build for this machine's architecture, then load every built function as Lambda would
+	$(MAKE) build ARCH=$(HOST_ARCH)
+	$(PY) -m tests.built.run_built_functions
+
+check-template: validate test-built ## the template checks CI runs
+
+bench: $(VENV)/.installed ## run the benchmarks, write bench/results.json
+	$(PY) -m bench
+
+openapi: $(VENV)/.installed ## write openapi.json from the functions' routes and models
+	$(PY) -m devstack.openapi > openapi.json
+
+clean: ## remove virtual environments, builds and caches
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,31 @@
+"""Settings, read once per cold start from the environment the template sets (Globals).
+
+Nothing else in Parley reads os.environ: a missing variable fails the first request loudly here,
+not somewhere deep in a service.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table: str = Field(validation_alias="PARLEY_TABLE")
+    bucket: str = Field(validation_alias="PARLEY_BUCKET")
+    turns_queue_url: str = Field(validation_alias="PARLEY_TURNS_QUEUE_URL")
+    event_bus: str = Field(validation_alias="PARLEY_EVENT_BUS")
+    service: str = Field("parley", validation_alias="POWERTOOLS_SERVICE_NAME")
+    log_level: str = Field("INFO", validation_alias="POWERTOOLS_LOG_LEVEL")
+    region: str = Field("us-east-1", validation_alias="AWS_REGION")
+    # Request bodies above this are refused with 413 (API Gateway's own limit is 10 MB).
+    max_body_bytes: int = Field(1_048_576, validation_alias="PARLEY_MAX_BODY_BYTES")
+
+
+@cache
+def settings() -> Settings:
+    return Settings.model_validate(os.environ)

@@ -1,0 +1,1 @@
+"""Pydantic schemas: request bodies, responses and the shapes services hand back."""

@@ -1,0 +1,1 @@
+"""DynamoDB repositories: the only code that knows key formats, expressions and cursors."""

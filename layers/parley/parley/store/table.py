@@ -1,0 +1,218 @@
+"""The single table: one client per cold start, item (de)serialisation, and the operations repositories share."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from parley import errors
+from parley.config import settings
+
+LISTING_INDEX = "Listing"
+OPEN_TURNS_INDEX = "OpenTurns"
+
+
+@cache
+def client() -> Any:
+    import boto3  # imported on first use: Lambda pays for it once, tests that never touch AWS not at all
+
+    return boto3.client("dynamodb", region_name=settings().region)
+
+
+def table_name() -> str:
+    return settings().table
+
+
+# -- attribute values -----------------------------------------------------------------------
+def to_attribute(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value) if isinstance(value, float) else str(value)}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_attribute(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_attribute(v) for v in value]}
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def from_attribute(attribute: Mapping[str, Any]) -> Any:
+    kind, value = next(iter(attribute.items()))
+    if kind == "S" or kind == "B":
+        return value
+    if kind == "N":
+        return int(value) if value.lstrip("-").isdigit() else float(value)
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_attribute(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attribute(v) for v in value]
+    if kind == "SS":
+        return list(value)
+    raise TypeError(f"unexpected attribute type {kind}")
+
+
+def to_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: to_attribute(v) for k, v in item.items()}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: from_attribute(v) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+# -- operations -----------------------------------------------------------------------------
+def get(pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    response = client().get_item(TableName=table_name(), Key=key(pk, sk), ConsistentRead=consistent)
+    item = response.get("Item")
+    return from_item(item) if item else None
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+
+def query(
+    partition: str,
+    *,
+    sk_prefix: str | None = None,
+    index: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    newest_first: bool = False,
+    consistent: bool = False,
+) -> Page:
+    """One page of a partition (of the table or of an index), with an opaque cursor for the next one."""
+    pk_name, sk_name = ("ListPK", "ListSK") if index == LISTING_INDEX else (
+        ("OpenTurnPK", "OpenTurnSK") if index == OPEN_TURNS_INDEX else ("PK", "SK"))
+    condition = "#pk = :pk"
+    values: dict[str, Any] = {":pk": {"S": partition}}
+    names = {"#pk": pk_name}
+    if sk_prefix:
+        condition += " AND begins_with(#sk, :prefix)"
+        values[":prefix"] = {"S": sk_prefix}
+        names["#sk"] = sk_name
+    request: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "Limit": limit,
+        "ScanIndexForward": not newest_first,
+    }
+    if index:
+        request["IndexName"] = index
+    elif consistent:
+        request["ConsistentRead"] = True
+    if cursor:
+        request["ExclusiveStartKey"] = decode_cursor(cursor, partition, pk_name)
+    response = client().query(**request)
+    last = response.get("LastEvaluatedKey")
+    return Page(
+        items=[from_item(item) for item in response.get("Items", [])],
+        cursor=encode_cursor(last, partition) if last else None,
+    )
+
+
+def transact(operations: Iterable[Mapping[str, Any]]) -> None:
+    """Write all or nothing. Raises TransactionCancelled with the per-operation reasons."""
+    items = [_with_table(op) for op in operations]
+    try:
+        client().transact_write_items(TransactItems=items)
+    except client().exceptions.TransactionCanceledException as exc:
+        reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+        raise TransactionCancelled(reasons) from exc
+
+
+class TransactionCancelled(Exception):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+
+    def failed_at(self, position: int) -> bool:
+        return position < len(self.reasons) and self.reasons[position] == "ConditionalCheckFailed"
+
+
+def _with_table(operation: Mapping[str, Any]) -> dict[str, Any]:
+    (kind, body), = operation.items()
+    return {kind: {"TableName": table_name(), **body}}
+
+
+def put_op(item: Mapping[str, Any], condition: str | None = None, **expression: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"Item": to_item(item)}
+    if condition:
+        body["ConditionExpression"] = condition
+    body.update(_expression(**expression))
+    return {"Put": body}
+
+
+def update_op(pk: str, sk: str, update: str, condition: str | None = None, **expression: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": key(pk, sk), "UpdateExpression": update}
+    if condition:
+        body["ConditionExpression"] = condition
+    body.update(_expression(**expression))
+    return {"Update": body}
+
+
+def delete_op(pk: str, sk: str, condition: str | None = None, **expression: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"Key": key(pk, sk)}
+    if condition:
+        body["ConditionExpression"] = condition
+    body.update(_expression(**expression))
+    return {"Delete": body}
+
+
+def condition_check_op(pk: str, sk: str, condition: str, **expression: Any) -> dict[str, Any]:
+    return {"ConditionCheck": {"Key": key(pk, sk), "ConditionExpression": condition, **_expression(**expression)}}
+
+
+def _expression(names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if names:
+        out["ExpressionAttributeNames"] = dict(names)
+    if values:
+        out["ExpressionAttributeValues"] = {k: to_attribute(v) for k, v in values.items()}
+    return out
+
+
+# -- cursors --------------------------------------------------------------------------------
+# A cursor names the partition it pages through; one minted for another partition (and so for
+# another workspace, since every partition key starts with the workspace) is refused.
+def encode_cursor(last_key: Mapping[str, Any], partition: str) -> str:
+    payload = json.dumps({"p": partition, "k": last_key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, partition: str, pk_name: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        last_key = payload["k"]
+        valid = (
+            payload["p"] == partition
+            and isinstance(last_key, dict)
+            and last_key.get(pk_name) == {"S": partition}
+            and all(isinstance(v, dict) and set(v) <= {"S", "N"} for v in last_key.values())
+        )
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise errors.BadRequest("The cursor is not valid for this listing.")
+    return last_key

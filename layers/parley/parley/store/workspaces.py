@@ -1,0 +1,70 @@
+"""Workspaces (the tenants) and the deployment's one-time setup marker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from parley import errors
+from parley.store import table
+
+# The setup marker and API key lookups are the only items outside a workspace's partitions:
+# they are read before anyone knows which workspace a request belongs to.
+_SETUP = ("DEPLOYMENT", "#SETUP")
+_ALL_WORKSPACES = "WORKSPACES"
+_META = "#META"
+
+
+def workspace_pk(workspace_id: str) -> str:
+    return f"W#{workspace_id}"
+
+
+def _item(workspace: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "PK": workspace_pk(workspace["id"]),
+        "SK": _META,
+        "ListPK": _ALL_WORKSPACES,
+        "ListSK": workspace["id"],
+        **workspace,
+    }
+
+
+def _public(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in {"PK", "SK", "ListPK", "ListSK"}}
+
+
+def put_op(workspace: Mapping[str, Any]) -> dict[str, Any]:
+    return table.put_op(_item(workspace), "attribute_not_exists(PK)")
+
+
+def exists_op(workspace_id: str) -> dict[str, Any]:
+    """A transaction step that fails unless the workspace exists."""
+    return table.condition_check_op(workspace_pk(workspace_id), _META, "attribute_exists(PK)")
+
+
+def setup_op(workspace_id: str, created_at: str) -> dict[str, Any]:
+    return table.put_op(
+        {"PK": _SETUP[0], "SK": _SETUP[1], "workspace_id": workspace_id, "created_at": created_at},
+        "attribute_not_exists(PK)",
+    )
+
+
+def create(workspace: Mapping[str, Any]) -> None:
+    try:
+        table.transact([put_op(workspace)])
+    except table.TransactionCancelled as exc:
+        raise errors.Conflict(f"Workspace {workspace['id']} already exists.") from exc
+
+
+def get(workspace_id: str) -> dict[str, Any] | None:
+    item = table.get(workspace_pk(workspace_id), _META)
+    return _public(item) if item else None
+
+
+def list_all(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    page = table.query(_ALL_WORKSPACES, index=table.LISTING_INDEX, limit=limit, cursor=cursor)
+    return [_public(item) for item in page.items], page.cursor
+
+
+def is_set_up() -> bool:
+    return table.get(*_SETUP, consistent=True) is not None
