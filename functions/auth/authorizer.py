@@ -21,7 +21,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     grant = api_keys.lookup(api_key_hash(secret)) if secret else None
     if grant is None:
         logger.info("rejected: unknown or revoked API key", extra={"route": event.get("routeKey")})
-        raise Exception("Unauthorized")  # noqa: TRY002 - the exact message API Gateway maps to 401
+        raise Exception("Unauthorized")  # the exact message API Gateway maps to 401
     asked_workspace = headers.get("x-workspace-id")
     if asked_workspace and asked_workspace != grant["workspace_id"]:
         logger.info("rejected: X-Workspace-Id does not match the key", extra={"key_id": grant["key_id"]})

@@ -119,16 +119,28 @@ class Api:
 
     # -- registration -------------------------------------------------------------------------
     def route(
-        self, method: str, path: str, *, status: int = 200, public: bool = False,
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 200,
+        public: bool = False,
         max_body_bytes: int | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         template = re.sub(r"<(\w+)>", r"{\1}", path)
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             route = _Route(
-                method=method.upper(), path=template, status=status, handler=fn, public=public,
-                max_body_bytes=max_body_bytes, binders=_binders(fn, template),
-                pattern=re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"),
+                method=method.upper(),
+                path=template,
+                status=status,
+                handler=fn,
+                public=public,
+                max_body_bytes=max_body_bytes,
+                binders=_binders(fn, template),
+                pattern=re.compile(
+                    "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+                ),
             )
             self._routes[route.route_key] = route
             return fn
@@ -232,7 +244,10 @@ def lambda_handler(app: Api) -> Callable[[Mapping[str, Any], Any], dict[str, Any
         response = app.resolve(event)
         logger.debug(
             "request served",
-            extra={"status": response["statusCode"], "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+            extra={
+                "status": response["statusCode"],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
         )
         return response
 
@@ -249,7 +264,7 @@ def _binders(fn: Callable[..., Any], path: str) -> list[tuple[str, Callable[[Req
         if isinstance(hint, str):
             hint = eval(hint, fn.__globals__)  # noqa: S307 - the handler module's own annotation
         if name in path_names:
-            binders.append((name, lambda request, n=name: request.path_params[n]))
+            binders.append((name, _path_binder(name)))
         elif hint is Request:
             binders.append((name, lambda request: request))
         elif isinstance(hint, type) and issubclass(hint, BaseModel):
@@ -257,6 +272,10 @@ def _binders(fn: Callable[..., Any], path: str) -> list[tuple[str, Callable[[Req
         else:
             raise TypeError(f"{fn.__name__}: cannot bind parameter {name!r} of route {path}")
     return binders
+
+
+def _path_binder(name: str) -> Callable[[Request], Any]:
+    return lambda request: request.path_params[name]
 
 
 def _body_binder(model: type[BaseModel]) -> Callable[[Request], Any]:
@@ -299,7 +318,11 @@ def _to_response(result: Any, status: int, request_id: str) -> dict[str, Any]:
         status, headers, result = result.status, result.headers, result.body
     if result is None and status == 204:
         return {"statusCode": 204, "headers": {"x-request-id": request_id, **headers}}
-    body = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, default=_json_default)
+    body = (
+        result.model_dump_json()
+        if isinstance(result, BaseModel)
+        else json.dumps(result, default=_json_default)
+    )
     return {
         "statusCode": status,
         "headers": {**JSON_HEADERS, "x-request-id": request_id, **headers},

@@ -16,8 +16,9 @@ from parley.store import workspaces as workspace_store
 _SHOWN_PREFIX_CHARS = 10
 
 
-def new_key(workspace_id: str, name: str, role: str, *, deployment_admin: bool = False) -> tuple[dict[str, Any],
-                                                                                                 str]:
+def new_key(
+    workspace_id: str, name: str, role: str, *, deployment_admin: bool = False
+) -> tuple[dict[str, Any], str]:
     """A key record and its secret; nothing is stored yet (callers add ``store.put_ops`` to a transaction)."""
     secret = ids.new_api_key_secret()
     record = {
@@ -51,7 +52,9 @@ def create(principal: Principal, body: CreateApiKey) -> CreatedApiKey:
     workspace_id = target_workspace(principal, body.workspace_id)
     record, secret = new_key(workspace_id, body.name, body.role)
     try:
-        table.transact([workspace_store.exists_op(workspace_id), *store.put_ops(record, ids.api_key_hash(secret))])
+        table.transact(
+            [workspace_store.exists_op(workspace_id), *store.put_ops(record, ids.api_key_hash(secret))]
+        )
     except table.TransactionCancelled as exc:
         if exc.failed_at(0):
             raise errors.NotFound(f"Workspace {workspace_id} not found.") from exc
@@ -63,8 +66,9 @@ def list_keys(principal: Principal, query: ApiKeyListQuery) -> Page[ApiKey]:
     principal.require_admin()
     workspace_id = target_workspace(principal, query.workspace_id)
     items, cursor = store.list_for_workspace(workspace_id, query.limit, query.cursor)
-    return Page[ApiKey](data=[ApiKey(**_fields(item)) for item in items], next_cursor=cursor,
-                        has_more=cursor is not None)
+    return Page[ApiKey](
+        data=[ApiKey(**_fields(item)) for item in items], next_cursor=cursor, has_more=cursor is not None
+    )
 
 
 def revoke(principal: Principal, key_id: str, query: RevokeQuery) -> None:

@@ -20,11 +20,13 @@ def create(body: CreateSetup) -> SetupResult:
     record, secret = api_keys.new_key(workspace["id"], "deployment admin", "admin", deployment_admin=True)
     try:
         # The marker's condition makes concurrent setups race safely: exactly one transaction wins.
-        table.transact([
-            workspace_store.setup_op(workspace["id"], workspace["created_at"]),
-            workspace_store.put_op(workspace),
-            *key_store.put_ops(record, ids.api_key_hash(secret)),
-        ])
+        table.transact(
+            [
+                workspace_store.setup_op(workspace["id"], workspace["created_at"]),
+                workspace_store.put_op(workspace),
+                *key_store.put_ops(record, ids.api_key_hash(secret)),
+            ]
+        )
     except table.TransactionCancelled as exc:
         if exc.failed_at(0):
             raise errors.Conflict("This deployment is already set up; ask its admin for an API key.") from exc

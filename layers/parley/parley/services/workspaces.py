@@ -37,5 +37,6 @@ def list_workspaces(principal: Principal, query: ListQuery) -> Page[Workspace]:
         own = store.get(principal.workspace_id)
         return Page[Workspace](data=[Workspace(**own)] if own else [])
     items, cursor = store.list_all(query.limit, query.cursor)
-    return Page[Workspace](data=[Workspace(**item) for item in items], next_cursor=cursor,
-                           has_more=cursor is not None)
+    return Page[Workspace](
+        data=[Workspace(**item) for item in items], next_cursor=cursor, has_more=cursor is not None
+    )

@@ -28,8 +28,12 @@ def _public(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def put_ops(key: Mapping[str, Any], secret_hash: str) -> list[dict[str, Any]]:
     """The two items of a new key; both conditional so a duplicate can never overwrite."""
-    record = {"PK": workspace_pk(key["workspace_id"]), "SK": _RECORD_PREFIX + key["id"],
-              "secret_hash": secret_hash, **key}
+    record = {
+        "PK": workspace_pk(key["workspace_id"]),
+        "SK": _RECORD_PREFIX + key["id"],
+        "secret_hash": secret_hash,
+        **key,
+    }
     lookup = {
         "PK": _lookup_pk(secret_hash),
         "SK": _LOOKUP_SK,
@@ -38,7 +42,10 @@ def put_ops(key: Mapping[str, Any], secret_hash: str) -> list[dict[str, Any]]:
         "role": key["role"],
         "deployment_admin": bool(key.get("deployment_admin", False)),
     }
-    return [table.put_op(record, "attribute_not_exists(PK)"), table.put_op(lookup, "attribute_not_exists(PK)")]
+    return [
+        table.put_op(record, "attribute_not_exists(PK)"),
+        table.put_op(lookup, "attribute_not_exists(PK)"),
+    ]
 
 
 def lookup(secret_hash: str) -> dict[str, Any] | None:
@@ -52,7 +59,9 @@ def get(workspace_id: str, key_id: str) -> dict[str, Any] | None:
     return _public(item) if item else None
 
 
-def list_for_workspace(workspace_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def list_for_workspace(
+    workspace_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     page = table.query(workspace_pk(workspace_id), sk_prefix=_RECORD_PREFIX, limit=limit, cursor=cursor)
     return [_public(item) for item in page.items], page.cursor
 
@@ -64,14 +73,18 @@ def revoke(workspace_id: str, key_id: str, revoked_at: str) -> None:
     if item.get("revoked_at"):
         return  # revoking twice is the same as revoking once
     try:
-        table.transact([
-            table.update_op(
-                workspace_pk(workspace_id), _RECORD_PREFIX + key_id,
-                "SET revoked_at = :now", "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
-                values={":now": revoked_at},
-            ),
-            table.delete_op(_lookup_pk(item["secret_hash"]), _LOOKUP_SK),
-        ])
+        table.transact(
+            [
+                table.update_op(
+                    workspace_pk(workspace_id),
+                    _RECORD_PREFIX + key_id,
+                    "SET revoked_at = :now",
+                    "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
+                    values={":now": revoked_at},
+                ),
+                table.delete_op(_lookup_pk(item["secret_hash"]), _LOOKUP_SK),
+            ]
+        )
     except table.TransactionCancelled as exc:
         if exc.failed_at(0):
             return  # a concurrent revoke won; the key is revoked either way

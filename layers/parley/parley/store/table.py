@@ -1,4 +1,4 @@
-"""The single table: one client per cold start, item (de)serialisation, and the operations repositories share."""
+"""The single table: one client per cold start, item (de)serialisation, shared operations."""
 
 from __future__ import annotations
 
@@ -101,8 +101,11 @@ def query(
     consistent: bool = False,
 ) -> Page:
     """One page of a partition (of the table or of an index), with an opaque cursor for the next one."""
-    pk_name, sk_name = ("ListPK", "ListSK") if index == LISTING_INDEX else (
-        ("OpenTurnPK", "OpenTurnSK") if index == OPEN_TURNS_INDEX else ("PK", "SK"))
+    pk_name, sk_name = (
+        ("ListPK", "ListSK")
+        if index == LISTING_INDEX
+        else (("OpenTurnPK", "OpenTurnSK") if index == OPEN_TURNS_INDEX else ("PK", "SK"))
+    )
     condition = "#pk = :pk"
     values: dict[str, Any] = {":pk": {"S": partition}}
     names = {"#pk": pk_name}
@@ -115,7 +118,8 @@ def query(
         "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
-        "Limit": limit,
+        # One more than asked: if it comes back there is a next page (a cursor never leads nowhere).
+        "Limit": limit + 1,
         "ScanIndexForward": not newest_first,
     }
     if index:
@@ -124,12 +128,13 @@ def query(
         request["ConsistentRead"] = True
     if cursor:
         request["ExclusiveStartKey"] = decode_cursor(cursor, partition, pk_name)
-    response = client().query(**request)
-    last = response.get("LastEvaluatedKey")
-    return Page(
-        items=[from_item(item) for item in response.get("Items", [])],
-        cursor=encode_cursor(last, partition) if last else None,
-    )
+    raw_items = client().query(**request).get("Items", [])
+    next_cursor = None
+    if len(raw_items) > limit:
+        raw_items = raw_items[:limit]
+        key_names = {"PK", "SK", pk_name, sk_name}
+        next_cursor = encode_cursor({k: v for k, v in raw_items[-1].items() if k in key_names}, partition)
+    return Page(items=[from_item(item) for item in raw_items], cursor=next_cursor)
 
 
 def transact(operations: Iterable[Mapping[str, Any]]) -> None:
@@ -152,7 +157,7 @@ class TransactionCancelled(Exception):
 
 
 def _with_table(operation: Mapping[str, Any]) -> dict[str, Any]:
-    (kind, body), = operation.items()
+    ((kind, body),) = operation.items()
     return {kind: {"TableName": table_name(), **body}}
 
 
@@ -164,7 +169,9 @@ def put_op(item: Mapping[str, Any], condition: str | None = None, **expression: 
     return {"Put": body}
 
 
-def update_op(pk: str, sk: str, update: str, condition: str | None = None, **expression: Any) -> dict[str, Any]:
+def update_op(
+    pk: str, sk: str, update: str, condition: str | None = None, **expression: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {"Key": key(pk, sk), "UpdateExpression": update}
     if condition:
         body["ConditionExpression"] = condition
@@ -181,10 +188,14 @@ def delete_op(pk: str, sk: str, condition: str | None = None, **expression: Any)
 
 
 def condition_check_op(pk: str, sk: str, condition: str, **expression: Any) -> dict[str, Any]:
-    return {"ConditionCheck": {"Key": key(pk, sk), "ConditionExpression": condition, **_expression(**expression)}}
+    return {
+        "ConditionCheck": {"Key": key(pk, sk), "ConditionExpression": condition, **_expression(**expression)}
+    }
 
 
-def _expression(names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _expression(
+    names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if names:
         out["ExpressionAttributeNames"] = dict(names)
