@@ -19,6 +19,9 @@ class Settings(BaseModel):
     bucket: str = Field(validation_alias="PARLEY_BUCKET")
     turns_queue_url: str = Field(validation_alias="PARLEY_TURNS_QUEUE_URL")
     event_bus: str = Field(validation_alias="PARLEY_EVENT_BUS")
+    purge_queue_url: str = Field(validation_alias="PARLEY_PURGE_QUEUE_URL")
+    # Provider API keys live in Secrets Manager under this prefix (the functions' policies are scoped to it).
+    secrets_prefix: str = Field(validation_alias="PARLEY_SECRETS_PREFIX")
     service: str = Field("parley", validation_alias="POWERTOOLS_SERVICE_NAME")
     log_level: str = Field("INFO", validation_alias="POWERTOOLS_LOG_LEVEL")
     region: str = Field("us-east-1", validation_alias="AWS_REGION")

@@ -137,6 +137,65 @@ def query(
     return Page(items=[from_item(item) for item in raw_items], cursor=next_cursor)
 
 
+class ConditionFailed(Exception):
+    """A conditional write lost: the item is gone, or not in the state the write required."""
+
+
+def update(
+    pk: str,
+    sk: str,
+    *,
+    set_fields: Mapping[str, Any] | None = None,
+    add: Mapping[str, int] | None = None,
+    remove: Iterable[str] = (),
+    condition: str | None = "attribute_exists(PK)",
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Update one item conditionally and return it as it is now. Raises ConditionFailed."""
+    request: dict[str, Any] = {"TableName": table_name(), "Key": key(pk, sk), "ReturnValues": "ALL_NEW"}
+    request.update(update_parts(set_fields, add, remove, names, values))
+    if condition:
+        request["ConditionExpression"] = condition
+    try:
+        response = client().update_item(**request)
+    except client().exceptions.ConditionalCheckFailedException as exc:
+        raise ConditionFailed() from exc
+    return from_item(response["Attributes"])
+
+
+def update_parts(
+    set_fields: Mapping[str, Any] | None = None,
+    add: Mapping[str, int] | None = None,
+    remove: Iterable[str] = (),
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """UpdateExpression, names and values for SET / ADD / REMOVE of whole attributes (by name)."""
+    all_names = dict(names or {})
+    all_values = {k: to_attribute(v) for k, v in (values or {}).items()}
+    clauses = []
+    for verb, fields in (("SET", set_fields or {}), ("ADD", add or {})):
+        parts = []
+        for i, (name, value) in enumerate(fields.items()):
+            token = f"{verb[0].lower()}{i}"
+            all_names[f"#{token}"] = name
+            all_values[f":{token}"] = to_attribute(value)
+            parts.append(f"#{token} = :{token}" if verb == "SET" else f"#{token} :{token}")
+        if parts:
+            clauses.append(f"{verb} " + ", ".join(parts))
+    removed = []
+    for i, name in enumerate(remove):
+        all_names[f"#r{i}"] = name
+        removed.append(f"#r{i}")
+    if removed:
+        clauses.append("REMOVE " + ", ".join(removed))
+    parts: dict[str, Any] = {"UpdateExpression": " ".join(clauses), "ExpressionAttributeNames": all_names}
+    if all_values:
+        parts["ExpressionAttributeValues"] = all_values
+    return parts
+
+
 def transact(operations: Iterable[Mapping[str, Any]]) -> None:
     """Write all or nothing. Raises TransactionCancelled with the per-operation reasons."""
     items = [_with_table(op) for op in operations]
@@ -227,3 +286,38 @@ def decode_cursor(cursor: str, partition: str, pk_name: str) -> dict[str, Any]:
     if not valid:
         raise errors.BadRequest("The cursor is not valid for this listing.")
     return last_key
+
+
+def get_many(pk: str, sort_keys: list[str], *, consistent: bool = False) -> dict[str, dict[str, Any]]:
+    """Several items of one partition in one call, by sort key (missing ones are simply absent)."""
+    response = client().batch_get_item(
+        RequestItems={
+            table_name(): {"Keys": [key(pk, sk) for sk in sort_keys], "ConsistentRead": consistent},
+        }
+    )
+    items = [from_item(item) for item in response.get("Responses", {}).get(table_name(), [])]
+    return {item["SK"]: item for item in items}
+
+
+def delete_some(pk: str, count: int) -> int:
+    """Delete up to ``count`` (≤ 25) items of a partition; returns how many were found to delete."""
+    found = (
+        client()
+        .query(
+            TableName=table_name(),
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="PK, SK",
+            Limit=count,
+        )
+        .get("Items", [])
+    )
+    if found:
+        requests = [{"DeleteRequest": {"Key": {"PK": item["PK"], "SK": item["SK"]}}} for item in found]
+        pending = {table_name(): requests}
+        for _ in range(5):
+            unprocessed = client().batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
+            if not unprocessed:
+                break
+            pending = unprocessed
+    return len(found)

@@ -1,0 +1,24 @@
+"""Deletes what remains of deleted conversations (messages, turns, stored bodies), page by page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from parley.services import purge
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    body = json.loads(record.body)
+    purge.purge_conversation(body["workspace_id"], body["conversation_id"])
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

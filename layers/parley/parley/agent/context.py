@@ -1,0 +1,92 @@
+"""The history a turn gives the model: the path from its request message to the root, within budget.
+
+One query of the newest messages usually holds the whole path the budget allows; older pages are
+read only while the path leaves the window and the budget is not spent, so the cost of a turn is
+O(history budget), never O(conversation length).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.store import messages as message_store
+
+# Pages read beyond the first before giving up on a path that keeps leaving the window.
+MAX_EXTRA_PAGES = 4
+
+
+@dataclass
+class History:
+    messages: list[dict[str, Any]]  # oldest first, ending with the request message
+    chars: int
+    # A request sent while the previous turn was still running follows that turn's reply, not its question.
+    request_parent: str | None = None
+    request_parent_moved: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def load_history(
+    workspace_id: str, conversation_id: str, request_message_id: str, *, max_messages: int, max_chars: int
+) -> History:
+    window: dict[str, dict[str, Any]] = {}
+    cursor: str | None = None
+    pages = 0
+
+    def fetch() -> None:
+        nonlocal cursor, pages
+        items, cursor = message_store.page(
+            workspace_id, conversation_id, limit=max_messages * 2 + 10, cursor=cursor, newest_first=True
+        )
+        pages += 1
+        window.update((item["id"], item) for item in items)
+
+    fetch()
+    if request_message_id not in window:
+        while request_message_id not in window and cursor and pages <= MAX_EXTRA_PAGES:
+            fetch()
+    request = window.get(request_message_id)
+    if request is None:
+        raise LookupError(f"request message {request_message_id} not found")
+
+    picked: list[dict[str, Any]] = []
+    chars = 0
+    current: dict[str, Any] | None = request
+    request_parent = effective_parent(request, window)
+    moved = request_parent != request.get("parent_message_id")
+    seen: set[str] = set()
+    while current is not None and current["id"] not in seen:
+        seen.add(current["id"])
+        size = (
+            len(current.get("content", ""))
+            if not current.get("content_ref")
+            else message_store.INLINE_CONTENT_LIMIT
+        )
+        if picked and (len(picked) >= max_messages or chars + size > max_chars):
+            break
+        picked.append(current)
+        chars += size
+        parent_id = effective_parent(current, window)
+        while parent_id and parent_id not in window and cursor and pages <= MAX_EXTRA_PAGES:
+            fetch()
+        current = window.get(parent_id) if parent_id else None
+    picked.reverse()
+    return History(
+        messages=message_store.resolve_content(picked),
+        chars=chars,
+        request_parent=request_parent,
+        request_parent_moved=moved,
+    )
+
+
+def effective_parent(message: dict[str, Any], window: dict[str, dict[str, Any]]) -> str | None:
+    """The parent a message follows. A message sent with the default parent while its parent's turn was
+    still running was attached to the question; once that question has its reply, it follows the reply."""
+    parent_id = message.get("parent_message_id")
+    if not parent_id or not message.get("parent_defaulted"):
+        return parent_id
+    parent = window.get(parent_id)
+    reply_id = parent.get("reply_message_id") if parent else None
+    if reply_id and reply_id != message["id"] and reply_id in window and reply_id < message["id"]:
+        return str(reply_id)
+    return str(parent_id)

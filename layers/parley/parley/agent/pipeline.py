@@ -1,0 +1,378 @@
+"""One agent turn, end to end (DESIGN §5): claim → context → model (tool loop) → persist → event.
+
+Exactly one effect under at-least-once delivery:
+* the claim is a conditional update (queued → running, or a running turn whose lease expired), and
+  bumps ``attempts``; only the holder of the current attempt may finish the turn;
+* the reply's id is derived from the turn, and the reply, the turn's completion and the
+  conversation's counters are one transaction: a redelivered record cannot write a second reply.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from parley import clock
+from parley.agent import tools
+from parley.agent.context import History, load_history
+from parley.observability import logger
+from parley.providers.base import ChatMessage, ChatRequest, ChatResult, ProviderError, ToolCall, Usage
+from parley.services import agents as agent_service
+from parley.services import events
+from parley.services import providers as provider_service
+from parley.services import turns as turn_service
+from parley.services.messages import checksum
+from parley.store import conversations as conversation_store
+from parley.store import messages as message_store
+from parley.store import table
+from parley.store import turns as turn_store
+
+# Longer than the worker's 90 s timeout, so a live worker never loses its lease to a redelivery.
+LEASE = timedelta(seconds=120)
+MAX_MODEL_CALLS = 6
+
+
+class TurnProblem(Exception):
+    """A reason the turn cannot run that retrying will not fix (no agent, no provider, …)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass
+class Outcome:
+    content: str
+    tool_calls: list[dict[str, Any]]
+    usage: Usage
+    steps: list[dict[str, Any]]
+
+
+def run_turn(workspace_id: str, conversation_id: str, turn_id: str) -> str:
+    """Run one turn; returns what happened ('completed', 'failed', 'cancelled' or 'skipped')."""
+    turn = claim(workspace_id, conversation_id, turn_id)
+    if turn is None:
+        return "skipped"
+    try:
+        return _run_claimed(turn)
+    except Exception:
+        release(turn)  # let the redelivery (or the sweeper) pick it up at once, not after the lease
+        raise
+
+
+def claim(workspace_id: str, conversation_id: str, turn_id: str) -> dict[str, Any] | None:
+    now = clock.now()
+    lease_until = clock.iso(now + LEASE)
+    try:
+        return turn_store.update(
+            workspace_id,
+            conversation_id,
+            turn_id,
+            set_fields={
+                "status": "running",
+                "lease_until": lease_until,
+                "started_at": clock.iso(now),
+                **turn_store.open_key(turn_id, lease_until),
+            },
+            add={"attempts": 1},
+            condition="#st = :queued OR (#st = :running AND lease_until < :now)",
+            names={"#st": "status"},
+            values={":queued": "queued", ":running": "running", ":now": clock.iso(now)},
+        )
+    except table.ConditionFailed:
+        # Finished, cancelled, purged, or another worker holds a live lease: nothing for us to do.
+        logger.info("turn not claimable; skipping", extra={"turn_id": turn_id})
+        return None
+
+
+def release(turn: dict[str, Any]) -> None:
+    try:
+        turn_store.update(
+            turn["workspace_id"],
+            turn["conversation_id"],
+            turn["id"],
+            set_fields={"status": "queued"},
+            remove=("lease_until",),
+            condition="#st = :running AND attempts = :attempt",
+            names={"#st": "status"},
+            values={":running": "running", ":attempt": turn["attempts"]},
+        )
+    except Exception:
+        logger.exception("could not release the turn's lease", extra={"turn_id": turn["id"]})
+
+
+def _run_claimed(turn: dict[str, Any]) -> str:
+    conversation = conversation_store.get(turn["workspace_id"], turn["conversation_id"], consistent=True)
+    if conversation is None:
+        return "skipped"  # deleted while queued: the purge removes the turn
+    steps: list[dict[str, Any]] = []
+    try:
+        agent = _agent_for(turn, conversation)
+        history = _history(turn, agent, steps)
+        outcome = _respond(turn, agent, history, steps)
+    except (ProviderError, TurnProblem) as exc:
+        kind = exc.kind
+        message = exc.message
+        logger.info("turn failed", extra={"turn_id": turn["id"], "error_type": kind})
+        return _fail(turn, steps, {"type": kind, "message": message})
+    return _complete(turn, conversation, history, outcome)
+
+
+def _agent_for(turn: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
+    agent_id = conversation.get("agent_id") or agent_service.default_agent_id(turn["workspace_id"])
+    agent = agent_service.load_agent(turn["workspace_id"], agent_id) if agent_id else None
+    if agent is None and conversation.get("agent_id"):
+        fallback = agent_service.default_agent_id(turn["workspace_id"])
+        agent = agent_service.load_agent(turn["workspace_id"], fallback) if fallback else None
+    if agent is None:
+        raise TurnProblem(
+            "configuration",
+            "No agent answers this conversation: create an agent and make it the "
+            "workspace default, or set the conversation's agent_id.",
+        )
+    return {**agent, **_overrides(conversation)}
+
+
+def _overrides(conversation: dict[str, Any]) -> dict[str, Any]:
+    """Per-conversation model settings (a job's config), applied over the agent's."""
+    config = conversation.get("config") or {}
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _history(turn: dict[str, Any], agent: dict[str, Any], steps: list[dict[str, Any]]) -> History:
+    started = clock.iso()
+    try:
+        history = load_history(
+            turn["workspace_id"],
+            turn["conversation_id"],
+            turn["request_message_id"],
+            max_messages=int(agent.get("history_messages", 20)),
+            max_chars=int(agent.get("history_chars", 24_000)),
+        )
+    except LookupError as exc:
+        raise TurnProblem("not_found", f"The message this turn answers is gone: {exc}") from exc
+    steps.append(
+        _step("context", "history", started, {"messages": len(history.messages), "chars": history.chars})
+    )
+    return history
+
+
+def _respond(
+    turn: dict[str, Any], agent: dict[str, Any], history: History, steps: list[dict[str, Any]]
+) -> Outcome:
+    try:
+        provider = provider_service.load_provider(turn["workspace_id"], agent["provider_id"])
+    except LookupError as exc:
+        raise TurnProblem("configuration", f"The agent's provider is not available: {exc}") from exc
+    messages = _chat_messages(agent, history)
+    available = tools.for_turn(turn, agent)
+    usage = Usage()
+    result: ChatResult | None = None
+    for _ in range(MAX_MODEL_CALLS):
+        started = clock.iso()
+        began = time.perf_counter()
+        result = provider.complete(
+            ChatRequest(
+                model=agent["model"],
+                messages=messages,
+                tools=[t.spec for t in available.values()],
+                temperature=agent.get("temperature"),
+                top_p=agent.get("top_p"),
+                top_k=agent.get("top_k"),
+                max_tokens=agent.get("max_tokens"),
+                seed=agent.get("seed"),
+                extra=agent.get("other_model_params") or {},
+            )
+        )
+        usage = Usage(
+            usage.input_tokens + result.usage.input_tokens, usage.output_tokens + result.usage.output_tokens
+        )
+        steps.append(
+            _step(
+                "model",
+                f"{agent.get('provider_kind', 'model')}:{agent['model']}",
+                started,
+                {
+                    "finish_reason": result.finish_reason,
+                    "input_tokens": result.usage.input_tokens,
+                    "output_tokens": result.usage.output_tokens,
+                    "duration_ms": round((time.perf_counter() - began) * 1000, 1),
+                },
+            )
+        )
+        runnable = [call for call in result.tool_calls if call.name in available]
+        if not runnable:
+            break
+        messages.append(
+            ChatMessage(role="assistant", content=result.content, tool_calls=tuple(result.tool_calls))
+        )
+        for call in result.tool_calls:
+            messages.append(_run_tool(turn, available, call, steps))
+    assert result is not None
+    return Outcome(
+        content=result.content,
+        tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls],
+        usage=usage,
+        steps=steps,
+    )
+
+
+def _run_tool(
+    turn: dict[str, Any], available: dict[str, tools.Tool], call: ToolCall, steps: list[dict[str, Any]]
+) -> ChatMessage:
+    started = clock.iso()
+    tool = available.get(call.name)
+    output = tool.run(turn, call.arguments) if tool else f"Unknown tool {call.name}."
+    steps.append(_step("tool", call.name, started, {"arguments": call.arguments, "output": output[:2000]}))
+    return ChatMessage(role="tool", content=output, tool_call_id=call.id)
+
+
+def _chat_messages(agent: dict[str, Any], history: History) -> list[ChatMessage]:
+    messages: list[ChatMessage] = []
+    system = "\n\n".join(p for p in (agent.get("instructions"), agent.get("custom_system_prompt")) if p)
+    if system:
+        messages.append(ChatMessage(role="system", content=system))
+    for message in history.messages:
+        role = message["role"] if message["role"] in {"system", "user", "assistant"} else "user"
+        messages.append(ChatMessage(role=role, content=message["content"]))
+    if agent.get("custom_prompt") and messages:
+        last = messages[-1]
+        messages[-1] = ChatMessage(role=last.role, content=f"{agent['custom_prompt']}\n\n{last.content}")
+    return messages
+
+
+# -- persisting --------------------------------------------------------------------------------
+def _complete(turn: dict[str, Any], conversation: dict[str, Any], history: History, outcome: Outcome) -> str:
+    now = clock.iso()
+    reply_id = turn_service.reply_id_for(turn["id"])
+    reply = {
+        "id": reply_id,
+        "workspace_id": turn["workspace_id"],
+        "conversation_id": turn["conversation_id"],
+        "role": "assistant",
+        "content": outcome.content,
+        "message_type": "text",
+        "tool_calls": outcome.tool_calls,
+        "attachments": [],
+        "tags": [],
+        "meta_data": {},
+        "checksum": checksum(outcome.content),
+        "parent_message_id": turn["request_message_id"],
+        "parent_defaulted": False,
+        "sender_id": turn.get("agent_id") or conversation.get("agent_id"),
+        "owner_id": None,
+        "turn_id": turn["id"],
+        "feedback": {},
+        "sent_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    item = message_store.prepare(reply)
+    turn_fields = {"reply_message_id": reply_id, "steps": outcome.steps, "usage": _usage(outcome.usage)}
+    leaf = conversation.get("leaf_message_id")
+    moves_leaf = leaf in {turn["request_message_id"], turn.get("replaces_leaf")}
+    status = "completed"
+    for _ in range(3):
+        operations = [
+            message_store.put_op(item),
+            turn_service.finish_op(
+                turn, status, expected_status="running", attempt=turn["attempts"], fields=turn_fields
+            ),
+            _advance_with_reply_op(turn, reply_id, now, expected_leaf=leaf if moves_leaf else None),
+            _request_update_op(turn, reply_id, history),
+        ]
+        try:
+            table.transact(operations)
+            break
+        except table.TransactionCancelled as exc:
+            if exc.failed_at(0):
+                message_store.discard(item)
+                return "skipped"  # the reply exists: an earlier delivery completed this turn
+            if exc.failed_at(1):
+                current = turn_store.get(
+                    turn["workspace_id"], turn["conversation_id"], turn["id"], consistent=True
+                )
+                if current and current["status"] == "running" and current.get("cancel_requested"):
+                    status = "cancelled"  # asked to stop while the model answered: keep what it said
+                    continue
+                message_store.discard(item)
+                return "skipped"  # the lease moved on to another attempt, or the turn was purged
+            if exc.failed_at(2):
+                if conversation_store.get(turn["workspace_id"], turn["conversation_id"]) is None:
+                    message_store.discard(item)
+                    return "skipped"  # the conversation was deleted meanwhile
+                moves_leaf = False  # another message became the leaf meanwhile; it stays the leaf
+                continue
+            if exc.failed_at(3):
+                message_store.discard(item)
+                return "skipped"  # the request message is gone (purged)
+            raise
+    else:
+        raise RuntimeError(f"turn {turn['id']}: could not persist the reply")
+    events.turn_event(turn, status, reply_message_id=reply_id, usage=_usage(outcome.usage))
+    return status
+
+
+def _advance_with_reply_op(
+    turn: dict[str, Any], reply_id: str, now: str, *, expected_leaf: str | None
+) -> Any:
+    """The conversation counts the reply, closes the turn and records activity; the reply becomes the
+    leaf if the leaf was still the question (or the reply being regenerated)."""
+    fields: dict[str, Any] = {
+        "last_activity_at": now,
+        "updated_at": now,
+        "ListSK": conversation_store.listing_sk(now, turn["conversation_id"]),
+    }
+    condition = "attribute_exists(PK)"
+    values: dict[str, Any] = {}
+    if expected_leaf:
+        fields["leaf_message_id"] = reply_id
+        condition += " AND leaf_message_id = :leaf"
+        values[":leaf"] = expected_leaf
+    return table.update_op(
+        conversation_store.conversation_pk(turn["workspace_id"], turn["conversation_id"]),
+        conversation_store.META,
+        set_fields=fields,
+        add={"message_count": 1, "open_turns": -1},
+        condition=condition,
+        values=values,
+    )
+
+
+def _request_update_op(turn: dict[str, Any], reply_id: str, history: History) -> Any:
+    fields: dict[str, Any] = {"reply_message_id": reply_id}
+    if history.request_parent_moved:
+        fields["parent_message_id"] = history.request_parent
+    return message_store.update_op(
+        turn["workspace_id"], turn["conversation_id"], turn["request_message_id"], set_fields=fields
+    )
+
+
+def _fail(turn: dict[str, Any], steps: list[dict[str, Any]], error: dict[str, Any]) -> str:
+    try:
+        turn_service.finish(
+            turn,
+            "failed",
+            expected_status="running",
+            attempt=turn["attempts"],
+            fields={"error": error, "steps": steps},
+        )
+    except table.TransactionCancelled:
+        return "skipped"  # cancelled or taken over meanwhile
+    events.turn_event(turn, "failed", error=error)
+    return "failed"
+
+
+def _usage(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+
+
+def _step(kind: str, name: str, started_at: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"type": kind, "name": name, "started_at": started_at, "ended_at": clock.iso(), "detail": detail}

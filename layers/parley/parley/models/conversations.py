@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from parley.models.base import ListQuery, RequestModel, ResponseModel
+
+Title = Field(None, max_length=500)
+Metadata = Field(default_factory=dict, max_length=50, description="Free metadata (at most 50 keys)")
+
+
+class CreateConversation(RequestModel):
+    title: str | None = Title
+    agent_id: str | None = Field(None, max_length=64, description="Defaults to the workspace's default agent")
+    metadata: dict[str, Any] = Metadata
+
+
+class UpdateConversation(RequestModel):
+    title: str | None = Title
+    agent_id: str | None = Field(None, max_length=64)
+    metadata: dict[str, Any] | None = Field(None, max_length=50)
+
+
+class ConversationListQuery(ListQuery):
+    status: Literal["active", "archived"] = "active"
+
+
+class Conversation(ResponseModel):
+    id: str
+    workspace_id: str
+    title: str | None = None
+    agent_id: str | None = None
+    metadata: dict[str, Any] = {}
+    status: str
+    message_count: int = 0
+    leaf_message_id: str | None = None
+    last_activity_at: str
+    created_at: str
+    updated_at: str
+    archived_at: str | None = None
+
+
+class Branch(ResponseModel):
+    leaf_message_id: str
+    length: int
+    last_message_at: str
+    is_current: bool
+
+
+class BranchList(ResponseModel):
+    data: list[Branch]

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from parley.models.base import ListQuery, RequestModel, ResponseModel
+from parley.models.turns import Turn
+
+# Content above this is refused (422); above INLINE_CONTENT_LIMIT it is stored in S3 behind a pointer.
+MAX_CONTENT_CHARS = 200_000
+MAX_ATTACHMENTS = 20
+MAX_TAGS = 50
+
+Role = Literal["user", "assistant", "system", "tool"]
+
+
+class NewMessage(RequestModel):
+    content: str = Field(max_length=MAX_CONTENT_CHARS)
+    role: Role = "user"
+    message_type: str = Field("text", max_length=50)
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+    meta_data: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    parent_message_id: str | None = Field(None, max_length=64, description="Defaults to the current leaf")
+    sender_id: str | None = Field(None, max_length=200)
+    owner_id: str | None = Field(None, max_length=200)
+    sent_at: str | None = Field(None, max_length=40)
+
+
+class SendMessage(NewMessage):
+    respond: bool = Field(True, description="false stores the message without starting a turn")
+    if_busy: Literal["queue", "reject"] = Field(
+        "queue", description="When a turn is still open: queue behind it, or answer 409"
+    )
+
+
+class EditMessage(RequestModel):
+    content: str = Field(max_length=MAX_CONTENT_CHARS)
+    respond: bool = True
+
+
+class UpdateMessage(RequestModel):
+    tags: list[str] | None = Field(None, max_length=MAX_TAGS)
+    meta_data: dict[str, Any] | None = Field(None, max_length=50)
+
+
+class Feedback(RequestModel):
+    rating: Literal["like", "dislike"] | None = Field(description="null clears this user's feedback")
+    user_id: str = Field(min_length=1, max_length=200)
+
+
+class MessageListQuery(ListQuery):
+    order: Literal["asc", "desc"] = "asc"
+    role: Role | None = None
+    tag: str | None = Field(None, max_length=200)
+    branch: str | None = Field(None, max_length=64, description="A leaf message id: list only its path")
+
+
+class Message(ResponseModel):
+    id: str
+    conversation_id: str
+    workspace_id: str
+    role: str
+    content: str
+    message_type: str = "text"
+    tool_calls: list[dict[str, Any]] = []
+    attachments: list[dict[str, Any]] = []
+    tags: list[str] = []
+    meta_data: dict[str, Any] = {}
+    checksum: str
+    parent_message_id: str | None = None
+    sender_id: str | None = None
+    owner_id: str | None = None
+    turn_id: str | None = None
+    likes: list[str] = []
+    dislikes: list[str] = []
+    sent_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class Accepted(ResponseModel):
+    """202: the stored message and, unless ``respond`` was false, its queued turn."""
+
+    message: Message
+    turn: Turn | None = None

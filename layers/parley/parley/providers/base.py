@@ -1,0 +1,133 @@
+"""The one protocol every LLM provider speaks: a chat request in, a chat result (or a ProviderError) out.
+
+The turn pipeline builds a ``ChatRequest`` from the agent and the branch history and never learns which
+vendor answers it; each kind (``openai``, ``bedrock``, ``scripted``) translates to its own wire format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant", "tool"]
+ErrorKind = Literal[
+    "rate_limited", "timeout", "connection", "http_error", "bad_response", "auth", "configuration"
+]
+ERROR_KINDS: tuple[ErrorKind, ...] = (
+    "rate_limited",
+    "timeout",
+    "connection",
+    "http_error",
+    "bad_response",
+    "auth",
+    "configuration",
+)
+# Worth trying again later: the same request may well succeed (a 5xx is decided by its status).
+_RETRYABLE_KINDS = frozenset({"rate_limited", "timeout", "connection"})
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # a JSON schema for the arguments
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None  # on a "tool" message: the call it answers
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: list[ChatMessage]
+    tools: list[ToolSpec] = field(default_factory=list)
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    # Vendor-specific request fields, passed through as they are (e.g. top_k for vLLM or Ollama).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage = Usage()
+    # One vocabulary for every kind (OpenAI's): stop | length | tool_calls | content_filter.
+    finish_reason: str = "stop"
+    model: str = ""
+
+
+class ProviderError(Exception):
+    """A model call that did not produce a result. ``message`` never carries API keys or auth headers."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str | None = None,
+        *,
+        retryable: bool | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.kind: ErrorKind = kind
+        self.message = message or f"The model provider failed ({kind})."
+        self.retryable = (
+            retryable
+            if retryable is not None
+            else kind in _RETRYABLE_KINDS or (kind == "http_error" and (status or 0) >= 500)
+        )
+        self.status = status  # the provider's HTTP status, when it answered at all
+        self.retry_after = retry_after  # seconds the provider asked us to wait, if it said
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"ProviderError(kind={self.kind!r}, retryable={self.retryable}, message={self.message!r})"
+
+
+class Provider(Protocol):
+    def complete(self, request: ChatRequest) -> ChatResult: ...
+
+
+# Shapes of credentials that must never reach a message, whichever server echoed them back.
+_CREDENTIAL_PATTERNS = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"),
+    re.compile(r"\b(sk|pk|rk|gsk|xai|hf)[-_][A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?i)((?:api[-_]?key|authorization|x-api-key|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` without the given secrets or anything shaped like a credential."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    text = _CREDENTIAL_PATTERNS[0].sub(lambda m: f"{m.group(1)} [redacted]", text)
+    text = _CREDENTIAL_PATTERNS[1].sub("[redacted]", text)
+    return _CREDENTIAL_PATTERNS[2].sub(lambda m: f"{m.group(1)}[redacted]", text)

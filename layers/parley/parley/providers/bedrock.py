@@ -1,0 +1,230 @@
+"""Amazon Bedrock through the Converse API (one request shape for every Bedrock model).
+
+The ``bedrock-runtime`` client is created once per container (per region and timeouts) and reused by
+every turn; credentials are the function's own role, so a Bedrock provider has no secret. ``extra``
+goes to ``additionalModelRequestFields`` (model-specific parameters such as Anthropic's ``top_k``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from parley.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    ProviderError,
+    ToolCall,
+    Usage,
+    redact,
+)
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 3
+
+# Converse's stop reasons in the one vocabulary ChatResult speaks (OpenAI's).
+_FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
+}
+_MALFORMED = frozenset({"malformed_model_output", "malformed_tool_use"})
+
+# Bedrock error codes -> (kind, retryable).
+_ERRORS: dict[str, tuple[ErrorKind, bool]] = {
+    "ThrottlingException": ("rate_limited", True),
+    "TooManyRequestsException": ("rate_limited", True),
+    "ServiceUnavailableException": ("http_error", True),
+    "InternalServerException": ("http_error", True),
+    "ModelNotReadyException": ("http_error", True),
+    "ModelTimeoutException": ("timeout", True),
+    "ModelErrorException": ("http_error", False),
+    "ValidationException": ("configuration", False),
+    "ResourceNotFoundException": ("configuration", False),
+    "AccessDeniedException": ("auth", False),
+    "UnrecognizedClientException": ("auth", False),
+    "ExpiredTokenException": ("auth", False),
+}
+
+
+@cache
+def client(region: str, connect_timeout: float, read_timeout: float, max_retries: int) -> Any:
+    """One bedrock-runtime client per container and configuration (imported on first use)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": max_retries + 1, "mode": "standard"},
+    )
+    return boto3.client("bedrock-runtime", region_name=region, config=config)
+
+
+class BedrockProvider:
+    def __init__(
+        self,
+        region: str,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        client: Any = None,
+    ) -> None:
+        self._region = region
+        self._config = (connect_timeout, read_timeout, max(0, max_retries))
+        self._client = client
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], secret: str | None = None) -> BedrockProvider:
+        options = record.get("options") or {}
+        region = options.get("region")
+        if not region:
+            from parley.config import settings
+
+            region = settings().region
+        return cls(
+            region,
+            connect_timeout=float(options.get("connect_timeout_seconds", DEFAULT_CONNECT_TIMEOUT)),
+            read_timeout=float(options.get("read_timeout_seconds", DEFAULT_READ_TIMEOUT)),
+            max_retries=int(options.get("max_retries", DEFAULT_MAX_RETRIES)),
+        )
+
+    def complete(self, request: ChatRequest) -> ChatResult:
+        runtime = self._client or client(self._region, *self._config)
+        try:
+            response = runtime.converse(**converse_request(request))
+        except Exception as exc:
+            raise _provider_error(exc) from exc
+        return parse_response(response, request.model)
+
+
+# -- wire format -----------------------------------------------------------------------------------
+def converse_request(request: ChatRequest) -> dict[str, Any]:
+    arguments: dict[str, Any] = {"modelId": request.model, "messages": _messages(request.messages)}
+    system = [{"text": m.content} for m in request.messages if m.role == "system" and m.content]
+    if system:
+        arguments["system"] = system
+    inference = {
+        name: value
+        for name, value in (
+            ("maxTokens", request.max_tokens),
+            ("temperature", request.temperature),
+            ("topP", request.top_p),
+        )
+        if value is not None
+    }
+    if inference:
+        arguments["inferenceConfig"] = inference
+    if request.tools:
+        arguments["toolConfig"] = {
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "inputSchema": {"json": tool.parameters},
+                    }
+                }
+                for tool in request.tools
+            ]
+        }
+    if request.extra:
+        arguments["additionalModelRequestFields"] = dict(request.extra)
+    return arguments
+
+
+def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """Converse messages: roles alternate, so neighbours of one role (e.g. several tool results) merge."""
+    converse: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        blocks = _blocks(message)
+        if not blocks:
+            continue
+        if converse and converse[-1]["role"] == role:
+            converse[-1]["content"].extend(blocks)
+        else:
+            converse.append({"role": role, "content": blocks})
+    return converse
+
+
+def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
+    if message.role == "tool":
+        return [
+            {
+                "toolResult": {
+                    "toolUseId": message.tool_call_id or "",
+                    "content": [{"text": message.content or "(empty)"}],
+                }
+            }
+        ]
+    # Converse refuses empty text blocks: an assistant turn that only called tools has none.
+    blocks: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
+    blocks.extend(
+        {"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.arguments}}
+        for call in message.tool_calls
+    )
+    return blocks
+
+
+def parse_response(response: Mapping[str, Any], requested_model: str = "") -> ChatResult:
+    stop_reason = str(response.get("stopReason") or "end_turn")
+    if stop_reason in _MALFORMED:
+        raise ProviderError("bad_response", f"The model's output was malformed ({stop_reason}).")
+    message = (response.get("output") or {}).get("message")
+    if not isinstance(message, dict):
+        raise ProviderError("bad_response", "The Converse response has no output message.")
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in message.get("content") or []:
+        if "text" in block:
+            texts.append(block["text"])
+        elif "toolUse" in block:
+            use = block["toolUse"]
+            arguments = use.get("input")
+            if not isinstance(arguments, dict):
+                name = use.get("name")
+                raise ProviderError("bad_response", f"The input of tool call {name!r} is not an object.")
+            calls.append(ToolCall(id=use.get("toolUseId", ""), name=use.get("name", ""), arguments=arguments))
+    usage = response.get("usage") or {}
+    return ChatResult(
+        content="".join(texts),
+        tool_calls=tuple(calls),
+        usage=Usage(
+            input_tokens=int(usage.get("inputTokens", 0)), output_tokens=int(usage.get("outputTokens", 0))
+        ),
+        finish_reason=_FINISH_REASONS.get(stop_reason, stop_reason),
+        model=requested_model,
+    )
+
+
+def _provider_error(exc: Exception) -> ProviderError:
+    from botocore import exceptions as boto
+
+    if isinstance(exc, boto.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        kind, retryable = _ERRORS.get(code, ("http_error", bool(status and status >= 500)))
+        message = redact(f"Bedrock {code or 'error'}: {error.get('Message', '')}".strip())
+        return ProviderError(kind, message, retryable=retryable, status=status)
+    if isinstance(exc, boto.ReadTimeoutError | boto.ConnectTimeoutError):
+        return ProviderError("timeout", "Bedrock did not answer in time.")
+    if isinstance(exc, boto.EndpointConnectionError | boto.ConnectionError):
+        return ProviderError("connection", "Could not reach Bedrock.")
+    if isinstance(exc, boto.NoCredentialsError | boto.PartialCredentialsError):
+        return ProviderError("auth", "No AWS credentials are available to call Bedrock.")
+    if isinstance(exc, boto.ParamValidationError):
+        return ProviderError("configuration", redact(f"The Converse request is not valid: {exc}"))
+    return ProviderError("http_error", f"Bedrock call failed ({type(exc).__name__}).", retryable=False)

@@ -1,0 +1,54 @@
+"""Domain events on the EventBridge bus (turn.completed, turn.failed, turn.cancelled, job.*).
+
+Publishing is best effort: a bus that is unavailable never fails the turn that already happened.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from parley.config import settings
+from parley.observability import logger
+
+SOURCE = "parley"
+
+
+@cache
+def client() -> Any:
+    import boto3
+
+    return boto3.client("events", region_name=settings().region)
+
+
+def publish(detail_type: str, detail: dict[str, Any]) -> None:
+    try:
+        response = client().put_events(
+            Entries=[
+                {
+                    "Source": SOURCE,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail, default=str),
+                    "EventBusName": settings().event_bus,
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            logger.warning("event not published", extra={"detail_type": detail_type})
+    except Exception:
+        logger.exception("event not published", extra={"detail_type": detail_type})
+
+
+def turn_event(turn: dict[str, Any], status: str, **fields: Any) -> None:
+    publish(
+        f"turn.{status}",
+        {
+            "workspace_id": turn["workspace_id"],
+            "conversation_id": turn["conversation_id"],
+            "turn_id": turn["id"],
+            "request_message_id": turn["request_message_id"],
+            "status": status,
+            **fields,
+        },
+    )

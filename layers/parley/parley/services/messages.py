@@ -1,0 +1,382 @@
+"""Messages: send (and start a turn), edit, regenerate, read, list (by branch), tag and rate.
+
+Sending writes the message, its queued turn and the conversation's new leaf in one transaction,
+then queues the turn. If queueing fails after the write, the turn is not lost: the sweeper finds
+queued turns past their deadline and queues them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import timedelta
+from typing import Any
+
+from parley import clock, errors, ids
+from parley.http import Principal
+from parley.models.base import Page
+from parley.models.conversations import Branch, BranchList
+from parley.models.messages import (
+    Accepted,
+    EditMessage,
+    Feedback,
+    Message,
+    MessageListQuery,
+    NewMessage,
+    SendMessage,
+    UpdateMessage,
+)
+from parley.observability import logger
+from parley.services import branches, queues
+from parley.services import turns as turn_service
+from parley.store import conversations as conversation_store
+from parley.store import messages as store
+from parley.store import table
+from parley.store import turns as turn_store
+
+# A queued turn that has not started by then is queued again by the sweeper.
+QUEUED_DEADLINE = timedelta(minutes=5)
+# A listing by branch or filter reads at most this many messages of a conversation.
+MAX_SCANNED_MESSAGES = 10_000
+
+
+def view(message: dict[str, Any]) -> Message:
+    feedback = message.get("feedback") or {}
+    return Message.model_validate(
+        {
+            **message,
+            "likes": sorted(u for u, r in feedback.items() if r == "like"),
+            "dislikes": sorted(u for u, r in feedback.items() if r == "dislike"),
+        }
+    )
+
+
+def checksum(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+# -- writing ------------------------------------------------------------------------------------
+def send(principal: Principal, conversation_id: str, body: SendMessage) -> Accepted:
+    conversation = conversation_store.require(principal.workspace_id, conversation_id, consistent=True)
+    return post(
+        principal.workspace_id,
+        conversation,
+        body,
+        respond=body.respond and body.role == "user",
+        reject_if_busy=body.if_busy == "reject",
+    )
+
+
+def post(
+    workspace_id: str,
+    conversation: dict[str, Any],
+    body: NewMessage,
+    *,
+    respond: bool,
+    reject_if_busy: bool = False,
+    parent_message_id: str | None = None,
+) -> Accepted:
+    """Store a message in ``conversation`` and, if ``respond``, queue the turn that answers it.
+
+    Also the entry point of the compat translators, which build a NewMessage from their wire shape.
+    """
+    ensure_open(conversation)
+    explicit_parent = parent_message_id or body.parent_message_id
+    now_ms = int(time.time() * 1000)
+    now = clock.iso()
+    message = {
+        **body.model_dump(include=set(NewMessage.model_fields) - {"parent_message_id"}),
+        "id": "msg_" + ids.ulid(now_ms),
+        "workspace_id": workspace_id,
+        "conversation_id": conversation["id"],
+        "checksum": checksum(body.content),
+        "parent_message_id": explicit_parent or conversation.get("leaf_message_id"),
+        "parent_defaulted": explicit_parent is None,
+        "feedback": {},
+        "sent_at": body.sent_at or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    # The turn's id sorts after its message, and its reply's id (derived from it) after both.
+    turn = turn_service.new_turn(workspace_id, conversation, message["id"], now_ms + 1) if respond else None
+    item = store.prepare(message)
+    operations = [
+        _advance_op(
+            workspace_id,
+            conversation["id"],
+            now,
+            new_message_id=message["id"],
+            open_turn=turn is not None,
+            reject_if_busy=reject_if_busy,
+        ),
+        store.put_op(item),
+    ]
+    if turn:
+        operations.append(turn_store.put_op(turn, clock.iso(clock.now() + QUEUED_DEADLINE)))
+    if explicit_parent:
+        operations.append(store.exists_op(workspace_id, conversation["id"], explicit_parent))
+    try:
+        table.transact(operations)
+    except table.TransactionCancelled as exc:
+        store.discard(item)
+        if exc.failed_at(0):
+            _explain_conversation_refusal(workspace_id, conversation["id"], reject_if_busy)
+        if exc.failed_at(len(operations) - 1) and explicit_parent:
+            raise errors.NotFound(
+                f"Parent message {explicit_parent} not found in this conversation."
+            ) from exc
+        raise
+    if turn:
+        _queue(turn)
+    return Accepted(message=view(message), turn=turn_service.view(turn) if turn else None)
+
+
+def edit(principal: Principal, conversation_id: str, message_id: str, body: EditMessage) -> Accepted:
+    """A new version of a user message: a sibling of the original (same parent) answered by a new turn."""
+    conversation = conversation_store.require(principal.workspace_id, conversation_id, consistent=True)
+    original = _require_message(principal.workspace_id, conversation_id, message_id)
+    if original["role"] != "user":
+        raise errors.InvalidState("Only user messages can be edited; regenerate an assistant reply instead.")
+    revised = NewMessage(
+        content=body.content,
+        role="user",
+        message_type=original.get("message_type", "text"),
+        tags=original.get("tags", []),
+        meta_data={**original.get("meta_data", {}), "edited_from": message_id},
+        sender_id=original.get("sender_id"),
+        owner_id=original.get("owner_id"),
+    )
+    parent = original.get("parent_message_id")
+    if parent is None:
+        # A root message's sibling is another root: post with no parent at all.
+        return _post_root(principal.workspace_id, conversation, revised, respond=body.respond)
+    return post(principal.workspace_id, conversation, revised, respond=body.respond, parent_message_id=parent)
+
+
+def _post_root(
+    workspace_id: str, conversation: dict[str, Any], body: NewMessage, *, respond: bool
+) -> Accepted:
+    detached = {**conversation, "leaf_message_id": None}
+    return post(workspace_id, detached, body, respond=respond)
+
+
+def regenerate(principal: Principal, conversation_id: str, message_id: str) -> Accepted:
+    """Answer a user message again: the new reply becomes a sibling of the earlier one."""
+    conversation = conversation_store.require(principal.workspace_id, conversation_id, consistent=True)
+    ensure_open(conversation)
+    target = _require_message(principal.workspace_id, conversation_id, message_id)
+    if target["role"] == "assistant":
+        request_id = target.get("parent_message_id")
+        if not request_id:
+            raise errors.InvalidState("This reply answers no message, so it cannot be regenerated.")
+        request = _require_message(principal.workspace_id, conversation_id, request_id)
+    elif target["role"] == "user":
+        request = target
+    else:
+        raise errors.InvalidState("Only user messages and assistant replies can be regenerated.")
+    now_ms = int(time.time() * 1000)
+    turn = turn_service.new_turn(principal.workspace_id, conversation, request["id"], now_ms)
+    leaf = conversation.get("leaf_message_id")
+    if leaf and leaf != request["id"]:
+        turn["replaces_leaf"] = leaf
+    now = clock.iso()
+    try:
+        table.transact(
+            [
+                _advance_op(principal.workspace_id, conversation_id, now, open_turn=True),
+                turn_store.put_op(turn, clock.iso(clock.now() + QUEUED_DEADLINE)),
+            ]
+        )
+    except table.TransactionCancelled as exc:
+        if exc.failed_at(0):
+            _explain_conversation_refusal(principal.workspace_id, conversation_id, False)
+        raise
+    _queue(turn)
+    return Accepted(message=view(request), turn=turn_service.view(turn))
+
+
+def update(principal: Principal, conversation_id: str, message_id: str, body: UpdateMessage) -> Message:
+    conversation_store.require(principal.workspace_id, conversation_id)
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        return view(_require_message(principal.workspace_id, conversation_id, message_id))
+    changes["updated_at"] = clock.iso()
+    try:
+        return view(store.update(principal.workspace_id, conversation_id, message_id, set_fields=changes))
+    except table.ConditionFailed as exc:
+        raise errors.NotFound(f"Message {message_id} not found.") from exc
+
+
+def feedback(principal: Principal, conversation_id: str, message_id: str, body: Feedback) -> Message:
+    conversation_store.require(principal.workspace_id, conversation_id)
+    try:
+        updated = store.set_feedback(
+            principal.workspace_id, conversation_id, message_id, body.user_id, body.rating
+        )
+    except table.ConditionFailed as exc:
+        raise errors.NotFound(f"Message {message_id} not found.") from exc
+    return view(updated)
+
+
+def ensure_open(conversation: dict[str, Any]) -> None:
+    if conversation["status"] != "active":
+        noun = "Job" if conversation.get("kind") == "job" else "Conversation"
+        raise errors.InvalidState(
+            f"{noun} {conversation['id']} is {conversation['status']}; it takes no new messages.",
+            details=[{"status": conversation["status"]}],
+        )
+
+
+def _advance_op(
+    workspace_id: str,
+    conversation_id: str,
+    now: str,
+    *,
+    new_message_id: str | None = None,
+    open_turn: bool = False,
+    reject_if_busy: bool = False,
+) -> dict[str, Any]:
+    """The conversation moves forward: activity, and optionally a new leaf message and an open turn.
+
+    Conditional on the conversation still existing and being active (and idle, for if_busy=reject)."""
+    condition = "attribute_exists(PK) AND #st = :active"
+    values: dict[str, Any] = {":active": "active"}
+    if reject_if_busy:
+        condition += " AND open_turns = :none"
+        values[":none"] = 0
+    fields: dict[str, Any] = {
+        "last_activity_at": now,
+        "updated_at": now,
+        "ListSK": conversation_store.listing_sk(now, conversation_id),
+    }
+    counters = {"open_turns": 1 if open_turn else 0}
+    if new_message_id:
+        fields["leaf_message_id"] = new_message_id
+        counters["message_count"] = 1
+    return table.update_op(
+        conversation_store.conversation_pk(workspace_id, conversation_id),
+        conversation_store.META,
+        set_fields=fields,
+        add=counters,
+        condition=condition,
+        names={"#st": "status"},
+        values=values,
+    )
+
+
+def _explain_conversation_refusal(workspace_id: str, conversation_id: str, reject_if_busy: bool) -> None:
+    current = conversation_store.require(workspace_id, conversation_id, consistent=True)
+    ensure_open(current)
+    if reject_if_busy and current.get("open_turns", 0) > 0:
+        raise errors.Conflict("A turn is still open in this conversation (if_busy is reject).")
+    raise errors.Conflict("The conversation changed while the message was written; send it again.")
+
+
+def _queue(turn: dict[str, Any]) -> None:
+    try:
+        queues.enqueue_turn(turn["workspace_id"], turn["conversation_id"], turn["id"])
+    except Exception:
+        # Written but not queued: the sweeper queues it again once it is overdue, so nothing is lost.
+        logger.exception("could not queue turn; the sweeper will", extra={"turn_id": turn["id"]})
+
+
+def _require_message(workspace_id: str, conversation_id: str, message_id: str) -> dict[str, Any]:
+    message = store.get(workspace_id, conversation_id, message_id)
+    if message is None:
+        raise errors.NotFound(f"Message {message_id} not found.")
+    return message
+
+
+# -- reading ------------------------------------------------------------------------------------
+def get(principal: Principal, conversation_id: str, message_id: str) -> Message:
+    found = store.get_with_conversation(principal.workspace_id, conversation_id, message_id)
+    if found is None:
+        raise errors.NotFound(f"Message {message_id} not found.")
+    return view(found)
+
+
+def list_messages(principal: Principal, conversation_id: str, query: MessageListQuery) -> Page[Message]:
+    conversation_store.require(principal.workspace_id, conversation_id)
+    if query.branch:
+        return _list_branch(principal.workspace_id, conversation_id, query)
+    newest_first = query.order == "desc"
+    if not query.role and not query.tag:
+        items, cursor = store.page(
+            principal.workspace_id,
+            conversation_id,
+            limit=query.limit,
+            cursor=query.cursor,
+            newest_first=newest_first,
+        )
+        return _page(store.resolve_content(items), cursor)
+    # Filtered: read pages until this one is full (bounded), so a page is never short while more exist.
+    matched: list[dict[str, Any]] = []
+    cursor = query.cursor
+    scanned = 0
+    while True:
+        items, cursor = store.page(
+            principal.workspace_id, conversation_id, limit=100, cursor=cursor, newest_first=newest_first
+        )
+        scanned += len(items)
+        for item in items:
+            if (query.role and item["role"] != query.role) or (
+                query.tag and query.tag not in item.get("tags", [])
+            ):
+                continue
+            matched.append(item)
+            if len(matched) == query.limit:
+                resume = store.cursor_after(principal.workspace_id, conversation_id, item["id"])
+                more = cursor is not None or item is not items[-1]
+                return _page(store.resolve_content(matched), resume if more else None)
+        if cursor is None or scanned >= MAX_SCANNED_MESSAGES:
+            return _page(store.resolve_content(matched), None)
+
+
+def _list_branch(workspace_id: str, conversation_id: str, query: MessageListQuery) -> Page[Message]:
+    everything = _all_messages(workspace_id, conversation_id)
+    if query.branch not in everything:
+        raise errors.NotFound(f"Message {query.branch} not found.")
+    path = branches.path_to_root(everything, query.branch)
+    if query.order == "desc":
+        path.reverse()
+    start = 0
+    if query.cursor:
+        after = store.message_after_cursor(workspace_id, conversation_id, query.cursor)
+        start = next((i + 1 for i, m in enumerate(path) if m["id"] == after), len(path))
+    chunk = path[start : start + query.limit]
+    more = start + query.limit < len(path)
+    cursor = store.cursor_after(workspace_id, conversation_id, chunk[-1]["id"]) if more and chunk else None
+    return _page(store.resolve_content(chunk), cursor)
+
+
+def list_branches(principal: Principal, conversation_id: str) -> BranchList:
+    conversation = conversation_store.require(principal.workspace_id, conversation_id)
+    everything = _all_messages(principal.workspace_id, conversation_id)
+    current = conversation.get("leaf_message_id")
+    data = []
+    for leaf in branches.leaves(everything):
+        path = branches.path_to_root(everything, leaf["id"])
+        data.append(
+            Branch(
+                leaf_message_id=leaf["id"],
+                length=len(path),
+                last_message_at=leaf["created_at"],
+                is_current=leaf["id"] == current or any(m["id"] == current for m in path),
+            )
+        )
+    data.sort(key=lambda b: b.last_message_at, reverse=True)
+    return BranchList(data=data)
+
+
+def _all_messages(workspace_id: str, conversation_id: str) -> dict[str, dict[str, Any]]:
+    everything: dict[str, dict[str, Any]] = {}
+    cursor = None
+    while True:
+        items, cursor = store.page(workspace_id, conversation_id, limit=100, cursor=cursor)
+        everything.update((item["id"], item) for item in items)
+        if cursor is None or len(everything) >= MAX_SCANNED_MESSAGES:
+            return everything
+
+
+def _page(items: list[dict[str, Any]], cursor: str | None) -> Page[Message]:
+    return Page[Message](data=[view(item) for item in items], next_cursor=cursor, has_more=cursor is not None)

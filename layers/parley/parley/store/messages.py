@@ -1,0 +1,146 @@
+"""Messages of a conversation: ``M#<message id>`` items in the conversation's partition.
+
+Message ids are ULIDs, so the partition reads in time order. Content over ~32 KB is stored in S3
+and the item keeps a pointer (``content_ref``); readers get the content back transparently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from parley.store import blobs, table
+from parley.store.conversations import META, conversation_pk
+
+MESSAGE_PREFIX = "M#"
+# DynamoDB items stop at 400 KB; content past this goes to S3 so an item stays small and cheap to read.
+INLINE_CONTENT_LIMIT = 32 * 1024
+
+
+def message_sk(message_id: str) -> str:
+    return MESSAGE_PREFIX + message_id
+
+
+def _content_key(message: Mapping[str, Any]) -> str:
+    conversation = f"workspaces/{message['workspace_id']}/conversations/{message['conversation_id']}"
+    return f"{conversation}/messages/{message['id']}"
+
+
+def prepare(message: dict[str, Any]) -> dict[str, Any]:
+    """The item to store: large content is moved to S3 first (returns the item; the caller writes it)."""
+    item = {
+        "PK": conversation_pk(message["workspace_id"], message["conversation_id"]),
+        "SK": message_sk(message["id"]),
+    }
+    item.update(message)
+    if len(message["content"].encode()) > INLINE_CONTENT_LIMIT:
+        item["content_ref"] = blobs.put_text(_content_key(message), message["content"])
+        item["content"] = ""
+    return item
+
+
+def discard(item: Mapping[str, Any]) -> None:
+    """Undo ``prepare``'s S3 write when the item's transaction did not go through."""
+    if item.get("content_ref"):
+        blobs.delete(item["content_ref"])
+
+
+def put_op(item: Mapping[str, Any]) -> dict[str, Any]:
+    return table.put_op(item, "attribute_not_exists(PK)")
+
+
+def exists_op(workspace_id: str, conversation_id: str, message_id: str) -> dict[str, Any]:
+    return table.condition_check_op(
+        conversation_pk(workspace_id, conversation_id), message_sk(message_id), "attribute_exists(PK)"
+    )
+
+
+def public(item: Mapping[str, Any]) -> dict[str, Any]:
+    message = {k: v for k, v in item.items() if k not in {"PK", "SK"}}
+    if message.get("content_ref"):
+        message["content"] = blobs.get_text(message.pop("content_ref"))
+    return message
+
+
+def get(
+    workspace_id: str, conversation_id: str, message_id: str, *, consistent: bool = False
+) -> dict[str, Any] | None:
+    item = table.get(
+        conversation_pk(workspace_id, conversation_id), message_sk(message_id), consistent=consistent
+    )
+    return public(item) if item else None
+
+
+def page(
+    workspace_id: str,
+    conversation_id: str,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    newest_first: bool = False,
+) -> tuple[list[dict[str, Any]], str | None]:
+    found = table.query(
+        conversation_pk(workspace_id, conversation_id),
+        sk_prefix=MESSAGE_PREFIX,
+        limit=limit,
+        cursor=cursor,
+        newest_first=newest_first,
+    )
+    return found.items, found.cursor
+
+
+def resolve_content(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [public(item) for item in items]
+
+
+def update(workspace_id: str, conversation_id: str, message_id: str, **kwargs: Any) -> dict[str, Any]:
+    """table.update on one message (raises table.ConditionFailed if it does not exist)."""
+    item = table.update(conversation_pk(workspace_id, conversation_id), message_sk(message_id), **kwargs)
+    return public(item)
+
+
+def update_op(workspace_id: str, conversation_id: str, message_id: str, **kwargs: Any) -> dict[str, Any]:
+    return table.update_op(conversation_pk(workspace_id, conversation_id), message_sk(message_id), **kwargs)
+
+
+def set_feedback(
+    workspace_id: str, conversation_id: str, message_id: str, user_id: str, rating: str | None
+) -> dict[str, Any]:
+    """One end user's like/dislike (or none) on a message; each user has at most one."""
+    request: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "Key": table.key(conversation_pk(workspace_id, conversation_id), message_sk(message_id)),
+        "ConditionExpression": "attribute_exists(PK)",
+        "ExpressionAttributeNames": {"#fb": "feedback", "#user": user_id},
+        "ReturnValues": "ALL_NEW",
+    }
+    if rating is None:
+        request["UpdateExpression"] = "REMOVE #fb.#user"
+    else:
+        request["UpdateExpression"] = "SET #fb.#user = :rating"
+        request["ExpressionAttributeValues"] = {":rating": {"S": rating}}
+    try:
+        response = table.client().update_item(**request)
+    except table.client().exceptions.ConditionalCheckFailedException as exc:
+        raise table.ConditionFailed() from exc
+    return public(table.from_item(response["Attributes"]))
+
+
+def get_with_conversation(workspace_id: str, conversation_id: str, message_id: str) -> dict[str, Any] | None:
+    """A message, only if its conversation still exists - in one read."""
+    pk = conversation_pk(workspace_id, conversation_id)
+    found = table.get_many(pk, [META, message_sk(message_id)])
+    if META not in found or message_sk(message_id) not in found:
+        return None
+    return public(found[message_sk(message_id)])
+
+
+def cursor_after(workspace_id: str, conversation_id: str, message_id: str) -> str:
+    """A cursor that resumes a listing of this conversation after ``message_id``."""
+    pk = conversation_pk(workspace_id, conversation_id)
+    return table.encode_cursor({"PK": {"S": pk}, "SK": {"S": message_sk(message_id)}}, pk)
+
+
+def message_after_cursor(workspace_id: str, conversation_id: str, cursor: str) -> str:
+    pk = conversation_pk(workspace_id, conversation_id)
+    return table.decode_cursor(cursor, pk, "PK")["SK"]["S"].removeprefix(MESSAGE_PREFIX)
