@@ -22,6 +22,8 @@ class Settings(BaseModel):
     purge_queue_url: str = Field(validation_alias="PARLEY_PURGE_QUEUE_URL")
     # Provider API keys live in Secrets Manager under this prefix (the functions' policies are scoped to it).
     secrets_prefix: str = Field(validation_alias="PARLEY_SECRETS_PREFIX")
+    # "scripted": setup gives the first workspace an offline provider and default agent (the devstack's way).
+    starter_agent: str = Field("none", validation_alias="PARLEY_STARTER_AGENT")
     service: str = Field("parley", validation_alias="POWERTOOLS_SERVICE_NAME")
     log_level: str = Field("INFO", validation_alias="POWERTOOLS_LOG_LEVEL")
     region: str = Field("us-east-1", validation_alias="AWS_REGION")

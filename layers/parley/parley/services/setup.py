@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from parley import errors, ids
+from parley.config import settings
 from parley.models.setup import CreateSetup, SetupResult, SetupStatus
 from parley.models.workspaces import Workspace
 from parley.services import api_keys, workspaces
@@ -31,4 +32,8 @@ def create(body: CreateSetup) -> SetupResult:
         if exc.failed_at(0):
             raise errors.Conflict("This deployment is already set up; ask its admin for an API key.") from exc
         raise
+    if settings().starter_agent == "scripted":
+        from parley.services import agents
+
+        agents.create_starter_agent(workspace["id"])
     return SetupResult(workspace=Workspace(**workspace), api_key=api_keys.created(record, secret))
