@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from devstack.resources import ACCOUNT_ID, REGION
 from devstack.template import HttpRoute
@@ -183,10 +183,6 @@ def query_parameters(raw_query_string: str) -> dict[str, str]:
     return parameters
 
 
-def decode_path_parameter(value: str) -> str:
-    return unquote(value)
-
-
 def new_request_id() -> str:
     """An id shaped like API Gateway's (``JKJaXmPLvHcESHA=``)."""
     return base64.b64encode(secrets.token_bytes(10)).decode("ascii")
@@ -299,7 +295,11 @@ def lambda_message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
     """A message attribute in Lambda's camelCase form (from SQS API form or already converted)."""
     if "dataType" in value:
         return dict(value)
-    converted: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    converted: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
     if "StringValue" in value:
         converted["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
@@ -365,7 +365,8 @@ class LambdaContext:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}"
-        self.memory_limit_in_mb = memory_limit_in_mb
+        # A string, as the Python runtime reads it from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+        self.memory_limit_in_mb = str(memory_limit_in_mb)
         self.aws_request_id = aws_request_id or str(uuid.uuid4())
         self.log_group_name = log_group_name or f"/aws/lambda/{function_name}"
         day = datetime.now(UTC).strftime("%Y/%m/%d")

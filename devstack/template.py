@@ -74,6 +74,7 @@ class SqsSource:
 @dataclass(frozen=True)
 class Schedule:
     expression: str  # rate(1 minute) / rate(5 minutes)
+    name: str = "Schedule"  # the event's name in the template (part of the rule's name)
 
     @property
     def seconds(self) -> float:
@@ -141,8 +142,10 @@ class Template:
         return self.document.get("Globals", {}).get("Function", {})
 
     def functions(self) -> list[FunctionSpec]:
-        return [self._function(name, props) for name, props in self.resources_of_type(
-            "AWS::Serverless::Function").items()]
+        return [
+            self._function(name, props)
+            for name, props in self.resources_of_type("AWS::Serverless::Function").items()
+        ]
 
     def function(self, logical_id: str) -> FunctionSpec:
         return self._function(logical_id, self.resources[logical_id].get("Properties", {}))
@@ -159,21 +162,26 @@ class Template:
         }
         default_authorizer = self.http_api_auth().get("DefaultAuthorizer")
         routes, sqs_sources, schedules = [], [], []
-        for event in (props.get("Events") or {}).values():
+        for event_name, event in (props.get("Events") or {}).items():
             kind, event_props = event["Type"], event.get("Properties", {})
             if kind == "HttpApi":
                 auth = event_props.get("Auth", {}).get("Authorizer", default_authorizer)
-                routes.append(HttpRoute(
-                    event_props["Method"].upper(), event_props["Path"], None if auth == "NONE" else auth))
+                routes.append(
+                    HttpRoute(
+                        event_props["Method"].upper(), event_props["Path"], None if auth == "NONE" else auth
+                    )
+                )
             elif kind == "SQS":
-                sqs_sources.append(SqsSource(
-                    queue=event_props["Queue"],
-                    batch_size=int(event_props.get("BatchSize", 10)),
-                    report_batch_item_failures="ReportBatchItemFailures"
-                    in event_props.get("FunctionResponseTypes", []),
-                ))
+                sqs_sources.append(
+                    SqsSource(
+                        queue=event_props["Queue"],
+                        batch_size=int(event_props.get("BatchSize", 10)),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in event_props.get("FunctionResponseTypes", []),
+                    )
+                )
             elif kind == "Schedule":
-                schedules.append(Schedule(event_props["Schedule"]))
+                schedules.append(Schedule(event_props["Schedule"], name=event_name))
         return FunctionSpec(
             logical_id=logical_id,
             handler=merged["Handler"],

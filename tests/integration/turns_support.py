@@ -41,7 +41,10 @@ class TurnQueue:
     def deliver(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """Invoke the worker with these queue messages as one batch; delete the ones it did not fail."""
         event = sqs_event([sqs_record_from_message(m, self.arn) for m in messages])
-        result = self.worker(event, LambdaContext("RunTurnFunction", 90))
+        try:
+            result = self.worker(event, LambdaContext("RunTurnFunction", 90))
+        except Exception:  # Lambda's answer to a raised error: the whole batch goes back to the queue
+            result = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:

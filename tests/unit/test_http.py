@@ -23,7 +23,14 @@ class Greeting(RequestModel):
 
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name in ("PARLEY_TABLE", "PARLEY_BUCKET", "PARLEY_TURNS_QUEUE_URL", "PARLEY_EVENT_BUS"):
+    for name in (
+        "PARLEY_TABLE",
+        "PARLEY_BUCKET",
+        "PARLEY_TURNS_QUEUE_URL",
+        "PARLEY_EVENT_BUS",
+        "PARLEY_PURGE_QUEUE_URL",
+        "PARLEY_SECRETS_PREFIX",
+    ):
         monkeypatch.setenv(name, "unit")
     monkeypatch.setenv("PARLEY_MAX_BODY_BYTES", "64")
     settings.cache_clear()

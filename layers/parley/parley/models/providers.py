@@ -42,7 +42,10 @@ class CreateProvider(RequestModel):
     options: dict[str, Any] = Field(default_factory=dict, description="Validated per kind")
     api_key: ApiKeySecret | None = Field(None, description="Stored in Secrets Manager, never returned")
 
-    _base_url = field_validator("base_url")(classmethod(lambda cls, v: check_base_url(v)))
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return check_base_url(value)
 
 
 class UpdateProvider(RequestModel):
@@ -55,7 +58,10 @@ class UpdateProvider(RequestModel):
     options: dict[str, Any] | None = None
     api_key: ApiKeySecret | None = None
 
-    _base_url = field_validator("base_url")(classmethod(lambda cls, v: check_base_url(v)))
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return check_base_url(value)
 
     @field_validator("name", "options")
     @classmethod
@@ -94,7 +100,7 @@ class OpenAIOptions(_HttpOptions):
 
 
 class BedrockOptions(_HttpOptions):
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", description="Default: the stack's")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")  # default: the stack's region
 
 
 class ScriptedToolCall(_Options):

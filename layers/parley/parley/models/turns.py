@@ -15,6 +15,7 @@ class TurnQuery(RequestModel):
 
 class Turn(ResponseModel):
     id: str
+    workspace_id: str
     conversation_id: str
     status: str
     request_message_id: str

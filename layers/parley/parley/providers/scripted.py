@@ -13,7 +13,7 @@ always gets the same reply: there is no randomness anywhere.
      "delay_ms": 1500}              # wait first (at most 30 s): for cancellation and long-poll tests
 
 The first matching rule wins; with none, the reply is ``You said: <last user message>``. When the
-request ends with tool results (results after its last tool call), the reply summarises them instead,
+request ends with the results of the assistant's last tool call, the reply summarises them instead,
 so a tool loop always terminates. Usage counts whitespace-separated tokens of the input and output.
 """
 
@@ -99,18 +99,18 @@ def _last_user_message(messages: Sequence[ChatMessage]) -> str:
 
 
 def _tool_results_after_last_call(messages: Sequence[ChatMessage]) -> list[tuple[str, str]] | None:
-    """(tool name, result) of each tool message after the last assistant tool call; None if none."""
-    for position in range(len(messages) - 1, -1, -1):
-        message = messages[position]
-        if message.role == "assistant" and message.tool_calls:
-            names = {call.id: call.name for call in message.tool_calls}
-            results = [
-                (names.get(m.tool_call_id or "", "tool"), m.content)
-                for m in messages[position + 1 :]
-                if m.role == "tool"
-            ]
-            return results or None
-    return None
+    """(tool name, result) of the tool messages that end the request, answering the assistant's
+    last tool call; None if the request does not end that way (e.g. a newer user message follows)."""
+    position = len(messages)
+    while position > 0 and messages[position - 1].role == "tool":
+        position -= 1
+    if position == len(messages) or position == 0:
+        return None
+    caller = messages[position - 1]
+    if caller.role != "assistant" or not caller.tool_calls:
+        return None
+    names = {call.id: call.name for call in caller.tool_calls}
+    return [(names.get(m.tool_call_id or "", "tool"), m.content) for m in messages[position:]]
 
 
 def _summary(results: list[tuple[str, str]]) -> str:

@@ -113,6 +113,8 @@ def finish_op(
         # Only the worker holding the current lease may finish it.
         condition += " AND attempts = :attempt"
         values[":attempt"] = attempt
+    if status == "completed":
+        condition += " AND attribute_not_exists(cancel_requested)"  # a cancel request wins
     return store.update_op(
         turn["workspace_id"],
         turn["conversation_id"],

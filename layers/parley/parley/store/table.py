@@ -229,12 +229,19 @@ def put_op(item: Mapping[str, Any], condition: str | None = None, **expression: 
 
 
 def update_op(
-    pk: str, sk: str, update: str, condition: str | None = None, **expression: Any
+    pk: str,
+    sk: str,
+    *,
+    set_fields: Mapping[str, Any] | None = None,
+    add: Mapping[str, int] | None = None,
+    remove: Iterable[str] = (),
+    condition: str | None = "attribute_exists(PK)",
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"Key": key(pk, sk), "UpdateExpression": update}
+    body: dict[str, Any] = {"Key": key(pk, sk), **update_parts(set_fields, add, remove, names, values)}
     if condition:
         body["ConditionExpression"] = condition
-    body.update(_expression(**expression))
     return {"Update": body}
 
 

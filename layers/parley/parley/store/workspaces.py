@@ -68,3 +68,43 @@ def list_all(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str 
 
 def is_set_up() -> bool:
     return table.get(*_SETUP, consistent=True) is not None
+
+
+# -- the default agent: a pointer on the workspace item, so there is never more than one ---------------
+def default_agent_id(workspace_id: str, *, consistent: bool = False) -> str | None:
+    item = table.get(workspace_pk(workspace_id), _META, consistent=consistent)
+    return item.get("default_agent_id") if item else None
+
+
+def set_default_agent_op(workspace_id: str, agent_id: str, *, only_if_unset: bool = False) -> dict[str, Any]:
+    """Point the workspace's default at ``agent_id``; fails if the workspace is missing (or has one)."""
+    condition = "attribute_exists(PK)"
+    if only_if_unset:
+        condition += " AND attribute_not_exists(default_agent_id)"
+    return table.update_op(
+        workspace_pk(workspace_id),
+        _META,
+        set_fields={"default_agent_id": agent_id},
+        condition=condition,
+    )
+
+
+def clear_default_agent_op(workspace_id: str, agent_id: str) -> dict[str, Any]:
+    """Remove the default pointer; fails unless it points at ``agent_id``."""
+    return table.update_op(
+        workspace_pk(workspace_id),
+        _META,
+        remove=("default_agent_id",),
+        condition="default_agent_id = :agent",
+        values={":agent": agent_id},
+    )
+
+
+def not_default_agent_op(workspace_id: str, agent_id: str) -> dict[str, Any]:
+    """A transaction step that fails if ``agent_id`` is the default (it changed since it was read)."""
+    return table.condition_check_op(
+        workspace_pk(workspace_id),
+        _META,
+        "attribute_not_exists(default_agent_id) OR default_agent_id <> :agent",
+        values={":agent": agent_id},
+    )

@@ -1,0 +1,127 @@
+"""The whole devstack, wired from the template: local AWS, resources, functions, gateway, pollers.
+
+``Devstack`` owns its process's environment (``os.environ``, ``sys.path``, botocore's endpoint), so run
+one per process; tests start it as a subprocess (``python -m devstack``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from devstack.gateway import Gateway, GatewayServer
+from devstack.motoserver import MotoProcess
+from devstack.pollers import ScheduleRunner, SqsPoller
+from devstack.resources import LocalResources, create_resources
+from devstack.runtime import (
+    LambdaFunction,
+    aws_environment,
+    code_paths,
+    load_functions,
+    prepare_process,
+    shared_environment,
+)
+from devstack.template import TEMPLATE_PATH, Template, load_template
+
+DEFAULT_PORT = 3000
+DEFAULT_AWS_PORT = 4566
+
+
+class Devstack:
+    """``start()`` (or ``with Devstack() as stack:``); ``url`` is the API, ``aws_endpoint`` the local AWS."""
+
+    def __init__(
+        self,
+        template_path: Path = TEMPLATE_PATH,
+        port: int | None = None,
+        aws_port: int | None = None,
+        access_log: bool = False,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.port = port if port is not None else int(os.environ.get("PARLEY_PORT", DEFAULT_PORT))
+        aws_port = (
+            aws_port if aws_port is not None else int(os.environ.get("PARLEY_AWS_PORT", DEFAULT_AWS_PORT))
+        )
+        self.access_log = access_log
+        self.template: Template | None = None
+        self.resources: LocalResources | None = None
+        self.functions: dict[str, LambdaFunction] = {}
+        self._moto = MotoProcess(aws_port)
+        self._server: GatewayServer | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return self._moto.endpoint
+
+    def start(self) -> Devstack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        endpoint = self._moto.start()
+        # Before any boto3 client exists: the devstack's own clients and the handlers' use these.
+        os.environ.update(aws_environment(endpoint))
+        template = self.template = load_template(self.template_path)
+        resources = self.resources = create_resources(template)
+        specs = template.functions()
+        prepare_process(shared_environment(resources, specs), code_paths(template, specs))
+        self.functions = load_functions(resources, specs)
+        self._server = GatewayServer(self.port, Gateway(template, self.functions), self.access_log)
+        self.port = self._server.port
+        self._threads.append(self._server.start())
+        self._start_event_sources(resources)
+
+    def _start_event_sources(self, resources: LocalResources) -> None:
+        for function in self.functions.values():
+            for source in function.spec.sqs_sources:
+                queue = source.queue_logical_id
+                poller = SqsPoller(
+                    function, source, resources.ref(queue), resources.get_att(queue, "Arn"), self._stop
+                )
+                self._threads.append(poller)
+                poller.start()
+            for schedule in function.spec.schedules:
+                runner = ScheduleRunner(function, schedule, self._stop)
+                self._threads.append(runner)
+                runner.start()
+
+    def stop(self) -> None:
+        """Stop the gateway, pollers, schedules and the local AWS (idempotent)."""
+        self._stop.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        # Stopping moto also ends the pollers' in-flight long polls.
+        self._moto.stop()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        self._threads.clear()
+
+    def summary(self) -> dict[str, int]:
+        specs = [function.spec for function in self.functions.values()]
+        return {
+            "routes": sum(len(spec.routes) for spec in specs),
+            "queue pollers": sum(len(spec.sqs_sources) for spec in specs),
+            "schedules": sum(len(spec.schedules) for spec in specs),
+        }
+
+    def __enter__(self) -> Devstack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

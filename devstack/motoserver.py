@@ -1,0 +1,349 @@
+"""The devstack's local AWS: a moto server in a child process, with event-driven SQS long polling.
+
+It runs in its own process so that moto and the handlers (which call it over HTTP, as they would
+call AWS) use both cores instead of sharing one interpreter lock.
+
+moto's ``WaitTimeSeconds`` re-checks the queue in a loop that only sleeps while *no* message is
+visible: a FIFO queue whose visible messages all belong to groups with a message in flight (what a
+failed record leaves behind) makes it spin a core until the poll times out, and a message that
+becomes visible again, or a group unblocked by a delete, is only noticed on the next one-second
+tick. ``patch_sqs_long_polling`` replaces that loop: each pass is moto's own non-blocking receive,
+and between passes the poller sleeps on the queue's condition until a message is added, deleted or
+changes visibility, or until the next in-flight/delayed message becomes visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+READY = "moto-ready"
+
+
+# --------------------------------------------------------------------------------- parent side
+
+
+class MotoProcess:
+    """A moto server child process on 127.0.0.1:``port`` (0 picks a free port)."""
+
+    def __init__(self, port: int, startup_timeout: float = 30.0) -> None:
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        """Start the server, wait until it listens, return its endpoint URL."""
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
+        }
+        # stdin stays open for the child's lifetime: its EOF tells the child that we are gone.
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "devstack.motoserver", "--port", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self.port = self._read_ready_port()
+        return self.endpoint
+
+    def _read_ready_port(self) -> int:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._process.stdout, selectors.EVENT_READ)
+            if not selector.select(self.startup_timeout):
+                self.stop()
+                raise RuntimeError(f"moto server did not start within {self.startup_timeout} s")
+        line = self._process.stdout.readline().decode().split()
+        if len(line) != 2 or line[0] != READY:
+            self.stop()
+            raise RuntimeError(f"moto server failed to start (exit code {self._process.poll()})")
+        return int(line[1])
+
+    def stop(self, timeout: float = 2.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin:
+            process.stdin.close()
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+        if process.stdout:
+            process.stdout.close()
+
+
+# ---------------------------------------------------------------------------------- child side
+
+
+def patch_sqs_long_polling() -> None:
+    """Make moto's SQS ``WaitTimeSeconds`` event-driven (see the module docstring)."""
+    from moto.sqs import models
+
+    original_receive = models.SQSBackend.receive_message
+    original_delete = models.Queue.delete_message
+    original_change_visibility = models.SQSBackend.change_message_visibility
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        queue = self.get_queue(queue_name)
+        deadline = time.monotonic() + wait_seconds_timeout
+        while True:
+            result = original_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            remaining = deadline - time.monotonic()
+            if result or remaining <= 0:
+                return result
+            with queue._messages_lock:
+                ready, next_change = _queue_state(queue)
+                # ready here means a message arrived between the pass and the lock: pass again.
+                if not ready:
+                    queue._messages_lock.wait(min(remaining, next_change))
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        original_delete(self, receipt_handle)
+        _notify(self)  # a deleted FIFO message may unblock its group for a waiting poller
+
+    def change_message_visibility(
+        self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        original_change_visibility(self, queue_name, receipt_handle, visibility_timeout)
+        _notify(self.get_queue(queue_name))
+
+    models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    models.Queue.delete_message = delete_message  # type: ignore[method-assign]
+    models.SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
+
+
+def patch_moto_overheads() -> None:
+    """Memoize what moto recomputes on every request, and stop Query from sorting the whole table.
+
+    Each is invisible to callers: the same answers, computed once (or over one partition).
+    Without them a request costs moto milliseconds more, and a base-table Query grows with the size
+    of the table (moto sorts every item, then keeps one partition), which a long session feels.
+    """
+    from moto import backends
+    from moto.core import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    modules = tuple(backends.list_of_moto_modules())  # a directory listing, per request, under a lock
+    backends.list_of_moto_modules = lambda: modules
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+    partition_scope = threading.local()
+    original_query = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        partition_scope.table = self if index_name is None and hash_key is not None else None
+        partition_scope.hash_key = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            partition_scope.table = None
+
+    def all_items(self: Any) -> list[Any]:
+        if _same(getattr(partition_scope, "table", None), self):
+            # A base-table Query keeps only this partition of what all_items returns.
+            partitions: list[Any] = (
+                [self.items[partition_scope.hash_key]] if partition_scope.hash_key in self.items else []
+            )
+        else:
+            partitions = list(self.items.values())
+        items = [item for p in partitions for item in p.values()] if self.range_key_attr else partitions
+        # The order moto's own key gives (DynamoType compares by cast_value), computed once per item.
+        if self.range_key_attr:
+            return sorted(items, key=lambda item: (item.hash_key.cast_value, item.range_key.cast_value))
+        return sorted(items, key=lambda item: item.hash_key.cast_value)
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+    # Every key comparison goes through cast_value, which tests five types before answering a string.
+    general_cast_value = vars(DynamoType)["cast_value"].fget
+    scalar_types = frozenset({"S", "B", "BOOL"})  # what the general path returns unchanged
+
+    def cast_value(self: Any) -> Any:
+        return self.value if self.type in scalar_types else general_cast_value(self)
+
+    DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
+    _patch_attribute_value_serializer()
+
+
+def _same(a: object, b: object) -> bool:
+    return a is b
+
+
+# AttributeValue members whose wire form is the stored value (strings, booleans, lists of strings).
+_PLAIN_MEMBERS = {"S": str, "N": str, "BOOL": None, "NULL": None}
+_PLAIN_LIST_MEMBERS = ("SS", "NS")
+
+
+def _patch_attribute_value_serializer() -> None:
+    """Serialize DynamoDB AttributeValues directly instead of through moto's generic shape walker.
+
+    The walker tries every member of the AttributeValue union, under several spellings, for every
+    attribute of every item: about half of what a GetItem costs. The result is the same JSON; any
+    value this fast path does not recognise falls back to the walker.
+    """
+    from moto.core.serialize import BaseJSONSerializer
+
+    generic = BaseJSONSerializer._serialize_type_structure
+
+    def wire(serializer: Any, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return None
+        out: dict[str, Any] = {}
+        for member, item in value.items():
+            if item is None:
+                continue
+            if member in _PLAIN_MEMBERS:
+                convert = _PLAIN_MEMBERS[member]
+                out[member] = convert(item) if convert else item
+            elif member in _PLAIN_LIST_MEMBERS:
+                out[member] = [str(element) for element in item]
+            elif member == "B":
+                out[member] = serializer._base64(item)
+            elif member == "BS":
+                out[member] = [serializer._base64(element) for element in item]
+            elif member == "M":
+                out[member] = {name: wire(serializer, nested) for name, nested in item.items()}
+            elif member == "L":
+                out[member] = [wire(serializer, nested) for nested in item]
+            else:
+                return None
+            if member in ("M", "L") and None in (out[member].values() if member == "M" else out[member]):
+                return None
+        return out
+
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue":
+            fast = wire(self, value)
+            if fast is not None:
+                self._default_serialize(serialized, fast, shape, key)
+                return
+        generic(self, serialized, value, shape, key)
+
+    BaseJSONSerializer._serialize_type_structure = serialize_structure  # type: ignore[method-assign]
+
+
+def _queue_state(queue: Any) -> tuple[bool, float]:
+    """Whether a message can be received now, and the seconds until the next one becomes visible."""
+    now = time.time() * 1000
+    blocked_groups = {
+        message.group_id
+        for message in list(queue.pending_messages)
+        if queue.fifo_queue and message.group_id and message.visible_at > now
+    }
+    next_change = float("inf")
+    for message in list(queue._messages):
+        becomes_ready = max(message.visible_at, message.delayed_until)
+        if becomes_ready > now:
+            next_change = min(next_change, becomes_ready - now)
+        elif message.group_id not in blocked_groups:
+            return True, 0.0
+    # +1 ms: moto compares visibility with a strict "greater than"
+    return False, (next_change + 1) / 1000
+
+
+def _notify(queue: Any) -> None:
+    with queue._messages_lock:
+        queue._messages_lock.notify_all()
+
+
+def serve(port: int) -> None:
+    """Run the moto server until SIGTERM/SIGINT or until the parent closes our stdin."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class KeepAliveHandler(MotoRequestHandler):
+        """Werkzeug closes every connection, so each AWS call would pay a new TCP connection and a new
+        server thread; botocore keeps connections alive, and so does this handler."""
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            # Read the whole body now, so the next request on this connection starts at its request
+            # line whatever the application reads (the reason werkzeug gives for closing).
+            stream = environ["wsgi.input"]
+            if environ.get("wsgi.input_terminated"):
+                body = stream.read()  # chunked: up to the last chunk
+            else:
+                body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """Every AWS call would otherwise print a line."""
+
+    patch_sqs_long_polling()
+    patch_moto_overheads()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
+
+    def shutdown(*_: object) -> None:
+        # shutdown() waits for serve_forever() to return: never call it on the serving thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        shutdown()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def shutdown_when_orphaned() -> None:
+        sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe, or died
+        shutdown()
+
+    threading.Thread(target=shutdown_when_orphaned, daemon=True).start()
+    print(READY, server.server_port, flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nothing else may fill the parent's pipe
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="moto server for the Parley devstack")
+    parser.add_argument("--port", type=int, default=0)
+    serve(parser.parse_args().port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Agents: who answers a conversation (instructions, provider + model, parameters, budgets).
+
+Any key of the workspace reads them; admin keys create, change and delete them. A workspace has at
+most one default agent (a pointer on the workspace item), which answers conversations that name no
+agent, or whose agent was deleted. The turn worker reads agents through ``load_agent`` and
+``default_agent_id``, cached per warm container for a minute.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from parley import clock, errors, ids
+from parley.cache import ttl_cache
+from parley.http import Principal
+from parley.models.agents import (
+    DEFAULT_HISTORY_CHARS,
+    DEFAULT_HISTORY_MESSAGES,
+    Agent,
+    CreateAgent,
+    UpdateAgent,
+)
+from parley.models.base import ListQuery, Page
+from parley.services import providers as provider_service
+from parley.services.validation import invalid
+from parley.store import agents as store
+from parley.store import providers as provider_store
+from parley.store import table
+from parley.store import workspaces as workspace_store
+
+CACHE_SECONDS = provider_service.CACHE_SECONDS
+# Concurrent writes to one agent (or to the default pointer) are re-read and retried this often.
+_ATTEMPTS = 3
+# Fields a PATCH copies as they are (null clears the optional ones).
+_PLAIN_FIELDS = (
+    "name",
+    "instructions",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "history_messages",
+    "history_chars",
+    "memory",
+    "follow_ups",
+    "knowledge",
+)
+STARTER_PROVIDER_NAME = "Scripted (offline demo)"
+STARTER_AGENT_NAME = "Assistant"
+STARTER_INSTRUCTIONS = "You are a helpful assistant."
+
+
+# -- the API --------------------------------------------------------------------------------------
+def create(principal: Principal, body: CreateAgent) -> Agent:
+    principal.require_admin()
+    workspace_id = principal.workspace_id
+    provider = _provider(workspace_id, body.provider_id)
+    agent = new_agent(
+        provider,
+        **body.model_dump(exclude={"provider_id", "is_default", "model"}),
+        model=body.model or _default_model(provider),
+    )
+    is_default = _insert(workspace_id, agent, body.is_default)
+    _forget(workspace_id, agent["id"])
+    return _model(agent, is_default=is_default)
+
+
+def get(principal: Principal, agent_id: str) -> Agent:
+    workspace_id = principal.workspace_id
+    agent = store.get(workspace_id, agent_id)
+    if agent is None:
+        raise errors.NotFound(f"Agent {agent_id} not found.")
+    return _model(agent, is_default=workspace_store.default_agent_id(workspace_id) == agent_id)
+
+
+def list_agents(principal: Principal, query: ListQuery) -> Page[Agent]:
+    workspace_id = principal.workspace_id
+    items, cursor = store.list_for_workspace(workspace_id, query.limit, query.cursor)
+    default = workspace_store.default_agent_id(workspace_id) if items else None
+    return Page[Agent](
+        data=[_model(item, is_default=item["id"] == default) for item in items],
+        next_cursor=cursor,
+        has_more=cursor is not None,
+    )
+
+
+def update(principal: Principal, agent_id: str, body: UpdateAgent) -> Agent:
+    principal.require_admin()
+    workspace_id = principal.workspace_id
+    given = body.model_fields_set
+    for _ in range(_ATTEMPTS):
+        current = store.get(workspace_id, agent_id, consistent=True)
+        if current is None:
+            raise errors.NotFound(f"Agent {agent_id} not found.")
+        changes: dict[str, Any] = {field: getattr(body, field) for field in _PLAIN_FIELDS if field in given}
+        old_provider_id = current["provider_id"]
+        new_provider: dict[str, Any] | None = None
+        if body.provider_id is not None and body.provider_id != old_provider_id:
+            new_provider = _provider(workspace_id, body.provider_id)
+            changes.update(provider_id=new_provider["id"], provider_kind=new_provider["kind"])
+        if body.model is not None:
+            changes["model"] = body.model
+        elif "model" in given or new_provider is not None:
+            # No model named (or a new provider): the provider's default.
+            changes["model"] = _default_model(new_provider or _provider(workspace_id, old_provider_id))
+        changes["updated_at"] = clock.iso()
+
+        operations = [store.update_op(workspace_id, agent_id, changes, provider_id=old_provider_id)]
+        if new_provider is not None:
+            operations.append(provider_store.count_agents_op(workspace_id, old_provider_id, -1))
+            operations.append(provider_store.count_agents_op(workspace_id, new_provider["id"], 1))
+        was_default = workspace_store.default_agent_id(workspace_id, consistent=True) == agent_id
+        is_default = was_default if body.is_default is None else body.is_default
+        if is_default and not was_default:
+            operations.append(workspace_store.set_default_agent_op(workspace_id, agent_id))
+        elif was_default and not is_default:
+            operations.append(workspace_store.clear_default_agent_op(workspace_id, agent_id))
+        try:
+            table.transact(operations)
+        except table.TransactionCancelled as exc:
+            if new_provider is not None and exc.failed_at(2):
+                raise _unknown_provider(new_provider["id"]) from exc
+            continue  # the agent or the default pointer changed meanwhile: read again
+        _forget(workspace_id, agent_id)
+        return _model(_apply(current, changes), is_default=is_default)
+    raise errors.Conflict(f"Agent {agent_id} is being changed by another request; try again.")
+
+
+def delete(principal: Principal, agent_id: str) -> None:
+    """Delete an agent (conversations that named it fall back to the default agent)."""
+    principal.require_admin()
+    workspace_id = principal.workspace_id
+    count_provider = True
+    for _ in range(_ATTEMPTS):
+        current = store.get(workspace_id, agent_id, consistent=True)
+        if current is None:
+            raise errors.NotFound(f"Agent {agent_id} not found.")
+        provider_id = current["provider_id"]
+        operations = [store.delete_op(workspace_id, agent_id, provider_id=provider_id)]
+        if workspace_store.default_agent_id(workspace_id, consistent=True) == agent_id:
+            operations.append(workspace_store.clear_default_agent_op(workspace_id, agent_id))
+        else:
+            operations.append(workspace_store.not_default_agent_op(workspace_id, agent_id))
+        if count_provider:
+            operations.append(provider_store.count_agents_op(workspace_id, provider_id, -1))
+        try:
+            table.transact(operations)
+        except table.TransactionCancelled as exc:
+            # A provider that is already gone has no count to keep; anything else changed meanwhile.
+            count_provider = count_provider and not exc.failed_at(2)
+            continue
+        _forget(workspace_id, agent_id)
+        return
+    raise errors.Conflict(f"Agent {agent_id} is being changed by another request; try again.")
+
+
+# -- for the turn pipeline and setup -------------------------------------------------------------
+@ttl_cache(CACHE_SECONDS)
+def default_agent_id(workspace_id: str) -> str | None:
+    """The workspace's default agent, if it has one; cached per container."""
+    return workspace_store.default_agent_id(workspace_id)
+
+
+@ttl_cache(CACHE_SECONDS)
+def _stored_agent(workspace_id: str, agent_id: str) -> dict[str, Any] | None:
+    return store.get(workspace_id, agent_id)
+
+
+def load_agent(workspace_id: str, agent_id: str) -> dict[str, Any] | None:
+    """The agent's record (None if it does not exist); cached per container.
+
+    Keys: id, name, instructions, provider_id, provider_kind, model, temperature, top_p, max_tokens,
+    seed (the four only when set), history_messages, history_chars, memory, follow_ups, knowledge,
+    created_at, updated_at.
+    """
+    agent = _stored_agent(workspace_id, agent_id)
+    return copy.deepcopy(agent) if agent is not None else None
+
+
+def create_starter_agent(workspace_id: str) -> None:
+    """Give a workspace a scripted (offline) provider and a default agent "Assistant" that uses it."""
+    provider = provider_service.new_provider(
+        STARTER_PROVIDER_NAME, "scripted", options=provider_service.valid_options("scripted", {})
+    )
+    agent = new_agent(provider, name=STARTER_AGENT_NAME, instructions=STARTER_INSTRUCTIONS)
+    try:
+        table.transact(
+            [
+                provider_store.put_op(workspace_id, provider, agents=1),
+                store.put_op(workspace_id, agent),
+                workspace_store.set_default_agent_op(workspace_id, agent["id"]),
+            ]
+        )
+    except table.TransactionCancelled as exc:
+        if exc.failed_at(2):
+            raise errors.NotFound(f"Workspace {workspace_id} not found.") from exc
+        raise
+    _forget(workspace_id, agent["id"])
+
+
+def new_agent(
+    provider: dict[str, Any],
+    *,
+    name: str,
+    model: str | None = None,
+    instructions: str = "",
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_tokens: int | None = None,
+    seed: int | None = None,
+    history_messages: int = DEFAULT_HISTORY_MESSAGES,
+    history_chars: int = DEFAULT_HISTORY_CHARS,
+    memory: bool = False,
+    follow_ups: int = 0,
+    knowledge: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    now = clock.iso()
+    agent: dict[str, Any] = {
+        "id": ids.new_id("agent"),
+        "name": name,
+        "instructions": instructions,
+        "provider_id": provider["id"],
+        # A provider's kind never changes, so the agent can carry it (the turn's steps name it).
+        "provider_kind": provider["kind"],
+        "model": model or _default_model(provider),
+        "temperature": temperature,
+        "top_p": top_p,
+        "max_tokens": max_tokens,
+        "seed": seed,
+        "history_messages": history_messages,
+        "history_chars": history_chars,
+        "memory": memory,
+        "follow_ups": follow_ups,
+        "knowledge": knowledge or {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    return {k: v for k, v in agent.items() if v is not None}
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _insert(workspace_id: str, agent: dict[str, Any], wanted_default: bool | None) -> bool:
+    """Write a new agent (and count it on its provider); whether it became the default."""
+    make_default = wanted_default is not False
+    while True:
+        operations = [
+            store.put_op(workspace_id, agent),
+            provider_store.count_agents_op(workspace_id, agent["provider_id"], 1),
+        ]
+        if make_default:
+            # Unasked, an agent becomes the default only of a workspace that has none.
+            operations.append(
+                workspace_store.set_default_agent_op(
+                    workspace_id, agent["id"], only_if_unset=wanted_default is None
+                )
+            )
+        try:
+            table.transact(operations)
+        except table.TransactionCancelled as exc:
+            if exc.failed_at(1):
+                raise _unknown_provider(agent["provider_id"]) from exc
+            if make_default and exc.failed_at(2) and wanted_default is None:
+                make_default = False  # the workspace has a default already
+                continue
+            if make_default and exc.failed_at(2):
+                raise errors.NotFound(f"Workspace {workspace_id} not found.") from exc
+            raise
+        return make_default
+
+
+def _provider(workspace_id: str, provider_id: str) -> dict[str, Any]:
+    provider = provider_store.get(workspace_id, provider_id, consistent=True)
+    if provider is None:
+        raise _unknown_provider(provider_id)
+    return provider
+
+
+def _unknown_provider(provider_id: str) -> errors.ValidationFailed:
+    return invalid(
+        "provider_id", f"provider {provider_id} does not exist in this workspace", error_type="not_found"
+    )
+
+
+def _default_model(provider: dict[str, Any]) -> str:
+    model = provider.get("default_model") or (
+        provider_service.SCRIPTED_MODEL if provider.get("kind") == "scripted" else None
+    )
+    if not model:
+        raise invalid(
+            "model",
+            f"is required: provider {provider['id']} has no default_model",
+            error_type="missing",
+        )
+    return str(model)
+
+
+def _apply(agent: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = {**agent, **changes}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def _forget(workspace_id: str, agent_id: str) -> None:
+    """Drop this container's cached copies after a write (the devstack hosts API and worker together)."""
+    _stored_agent.invalidate(workspace_id, agent_id)
+    default_agent_id.invalidate(workspace_id)
+
+
+def _model(agent: dict[str, Any], *, is_default: bool) -> Agent:
+    return Agent(**{k: agent[k] for k in Agent.model_fields if k in agent}, is_default=is_default)

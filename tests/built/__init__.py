@@ -1,0 +1,1 @@
+"""Checks on what `sam build` produces, and the sample events in events/ they are invoked with."""

@@ -1,0 +1,330 @@
+"""Write (or check) events/<LogicalId>.json: a realistic sample event for every function in template.yaml.
+
+    python -m tests.built.sample_events            write the events of functions that have none
+    python -m tests.built.sample_events --check    exit 1 if an event is missing, stray or off-route
+    python -m tests.built.sample_events --force HealthFunction   rewrite the named functions' events
+
+The events come from devstack.events, the builders the devstack's gateway and pollers use, so a
+sample has exactly the shape AWS sends: HTTP API payload 2.0 for routes, the HTTP API REQUEST
+authorizer event for authorizers, SQS and EventBridge schedule events for workers.
+Use them with `sam local invoke <LogicalId> -e events/<LogicalId>.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from devstack import events
+from devstack.resources import LocalResources
+from devstack.template import FunctionSpec, HttpRoute, Intrinsic, Template, load_template
+
+API_ID = "a1b2c3d4e5"
+DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+SOURCE_IP = "203.0.113.10"  # TEST-NET-3: documentation addresses, never a real client
+SAMPLE_API_KEY = "pk_sample-key-for-local-invocation-only-000000000"
+
+# Sample ids per path parameter, shaped as parley.ids makes them (<prefix>_<ULID>).
+SAMPLE_IDS = {
+    "workspace_id": "ws_01JD2Q8M6X3V7T9K4B5N0RZC1A",
+    "key_id": "key_01JD2QB7W4F9XK2M8N3P5R6T7V",
+    "conversation_id": "conv_01JD2QD3H8M2N4P6R8T0V2X4Z6",
+    "message_id": "msg_01JD2QF1A3C5E7G9J1K3M5P7R9",
+    "turn_id": "turn_01JD2QG5B7D9F1H3K5M7Q9S1V3",
+    "job_id": "job_01JD2QH2C4E6G8J0M2P4R6T8W0",
+    "agent_id": "agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4",
+    "provider_id": "prov_01JD2QK1E3G5J7M9P1R3T5W7Y9",
+    "file_id": "file_01JD2QM4F6H8K0N2Q4S6V8X0Z2",
+}
+
+# The principal the authorizer vouches for on authorized routes (context values are strings).
+AUTHORIZER_CONTEXT = {
+    "workspace_id": SAMPLE_IDS["workspace_id"],
+    "key_id": SAMPLE_IDS["key_id"],
+    "role": "admin",
+    "deployment_admin": "true",
+}
+
+# Sensible request bodies per route. A POST/PUT/PATCH route missing here gets no body (the writer
+# says so): add it here and rewrite its event with --force <LogicalId>.
+ROUTE_BODIES: dict[str, Any] = {
+    "POST /v1/setup": {"workspace_name": "Acme"},
+    "POST /v1/workspaces": {"name": "Research"},
+    "POST /v1/api-keys": {"name": "ci", "role": "member"},
+    "POST /v1/providers": {
+        "name": "Local Ollama",
+        "kind": "openai",
+        "base_url": "http://localhost:11434/v1",
+        "default_model": "llama3.1:8b",
+        "options": {"read_timeout_seconds": 120},
+    },
+    "PATCH /v1/providers/{provider_id}": {"default_model": "llama3.1:70b"},
+    "POST /v1/agents": {
+        "name": "Support",
+        "instructions": "You answer questions about Acme's orders, briefly and politely.",
+        "provider_id": SAMPLE_IDS["provider_id"],
+        "model": "llama3.1:8b",
+        "temperature": 0.3,
+        "history_messages": 20,
+    },
+    "PATCH /v1/agents/{agent_id}": {"instructions": "You answer questions about Acme's orders."},
+    "POST /v1/conversations": {"title": "Order status", "metadata": {"channel": "web"}},
+    "PATCH /v1/conversations/{conversation_id}": {"title": "Order #1234 status"},
+    "POST /v1/conversations/{conversation_id}/messages": {
+        "content": "Where is my order #1234?",
+        "sender_id": "user_42",
+    },
+    "PATCH /v1/conversations/{conversation_id}/messages/{message_id}": {"tags": ["orders"]},
+    "POST /v1/conversations/{conversation_id}/messages/{message_id}/edit": {
+        "content": "Where is my order #1235?"
+    },
+    "PUT /v1/conversations/{conversation_id}/messages/{message_id}/feedback": {
+        "rating": "like",
+        "user_id": "user_42",
+    },
+}
+ROUTE_QUERIES = {
+    "GET /v1/workspaces": "limit=20",
+    "GET /v1/api-keys": "limit=20",
+    "GET /v1/providers": "limit=20",
+    "GET /v1/agents": "limit=20",
+    "GET /v1/conversations": "limit=20&status=active",
+    "GET /v1/conversations/{conversation_id}/messages": "limit=20&order=asc",
+    "GET /v1/conversations/{conversation_id}/turns": "limit=20",
+}
+# Queue message bodies per worker (the turn id doubles as the FIFO deduplication id).
+WORKER_BODIES: dict[str, Any] = {}
+# The route the sample authorizer event asks about, when the template has it.
+AUTHORIZER_SAMPLE_ROUTE = "GET /v1/workspaces"
+
+
+def sample_event(template: Template, function: FunctionSpec) -> dict[str, Any]:
+    """The sample event for ``function``, by what triggers it in the template."""
+    if function.logical_id in authorizer_functions(template):
+        return _authorizer_event(template)
+    if function.routes:
+        return _http_event(function.routes[0])
+    if function.sqs_sources:
+        return _sqs_event(template, function)
+    if function.schedules:
+        name = next(n for n, e in function.properties["Events"].items() if e["Type"] == "Schedule")
+        return events.scheduled_event(events.schedule_rule_arn(function.logical_id, name))
+    raise ValueError(f"{function.logical_id}: no HttpApi, SQS or Schedule event and not an authorizer")
+
+
+def authorizer_functions(template: Template) -> set[str]:
+    """Logical ids of the functions the HttpApi's Lambda authorizers point at."""
+    found: set[str] = set()
+    for authorizer in template.http_api_auth().get("Authorizers", {}).values():
+        arn = authorizer.get("FunctionArn")
+        if isinstance(arn, Intrinsic) and arn.name == "Fn::GetAtt":
+            found.add(str(arn.value[0]))
+    return found
+
+
+def _headers(route: HttpRoute, body: bytes | None) -> dict[str, str]:
+    headers = {
+        "accept": "application/json",
+        "host": DOMAIN,
+        "user-agent": "curl/8.5.0",
+        "x-amzn-trace-id": "Root=1-6741f2a0-3c5e7a9b1d3f5a7c9e1b3d5f",
+        "x-forwarded-for": SOURCE_IP,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    if route.authorizer is not None:
+        headers["authorization"] = f"Bearer {SAMPLE_API_KEY}"
+    if body is not None:
+        headers["content-type"] = "application/json"
+        headers["content-length"] = str(len(body))
+    return headers
+
+
+def _raw_path(route: HttpRoute) -> tuple[str, dict[str, str]]:
+    parameters = {name: _sample_id(name) for name in re.findall(r"\{(\w+)\+?\}", route.path)}
+    raw_path = re.sub(r"\{(\w+)\+?\}", lambda m: parameters[m.group(1)], route.path)
+    return raw_path, parameters
+
+
+def _sample_id(name: str) -> str:
+    return SAMPLE_IDS.get(name) or f"{name.removesuffix('_id')}_01JD2QN7G9K1M3P5R7T9W1Y3A5"
+
+
+def _http_event(route: HttpRoute) -> dict[str, Any]:
+    raw_path, parameters = _raw_path(route)
+    body = json.dumps(ROUTE_BODIES[route.route_key]).encode() if route.route_key in ROUTE_BODIES else None
+    return _deployed(
+        events.http_event(
+            route,
+            route.method,
+            raw_path,
+            path_parameters=parameters,
+            raw_query_string=ROUTE_QUERIES.get(route.route_key, ""),
+            headers=_headers(route, body),
+            body=body,
+            authorizer_context=AUTHORIZER_CONTEXT if route.authorizer is not None else None,
+            source_ip=SOURCE_IP,
+            domain_name=DOMAIN,
+        )
+    )
+
+
+def _authorizer_event(template: Template) -> dict[str, Any]:
+    routes = [r for f in template.functions() for r in f.routes if r.authorizer is not None]
+    if not routes:
+        raise ValueError("the template has an authorizer but no authorized route to ask about")
+    route = next((r for r in routes if r.route_key == AUTHORIZER_SAMPLE_ROUTE), routes[0])
+    raw_path, parameters = _raw_path(route)
+    headers = _headers(route, None)
+    return _deployed(
+        events.authorizer_event(
+            route,
+            route.method,
+            raw_path,
+            path_parameters=parameters,
+            raw_query_string=ROUTE_QUERIES.get(route.route_key, ""),
+            headers=headers,
+            identity_source=[headers["authorization"]],
+            source_ip=SOURCE_IP,
+            domain_name=DOMAIN,
+        )
+    )
+
+
+def _deployed(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as a deployed API sends it: the API's own id rather than the devstack's."""
+    event["requestContext"]["apiId"] = API_ID
+    if "routeArn" in event:
+        event["routeArn"] = event["routeArn"].replace(f":{events.API_ID}/", f":{API_ID}/", 1)
+    return event
+
+
+def _sqs_event(template: Template, function: FunctionSpec) -> dict[str, Any]:
+    source = function.sqs_sources[0]
+    queue = source.queue_logical_id
+    local = LocalResources(template)
+    fifo = str(template.resources[queue].get("Properties", {}).get("FifoQueue", "")).lower() == "true"
+    default_body = {
+        "workspace_id": SAMPLE_IDS["workspace_id"],
+        "conversation_id": SAMPLE_IDS["conversation_id"],
+    }
+    if fifo:  # the FIFO queues carry turns: one message group per conversation, deduplicated by turn
+        default_body["turn_id"] = SAMPLE_IDS["turn_id"]
+    attributes = {}
+    redriven_from = _dead_letter_source(template, queue)
+    if redriven_from:
+        attributes["DeadLetterQueueSourceArn"] = local.get_att(redriven_from, "Arn")
+    record = events.sqs_record(
+        json.dumps(WORKER_BODIES.get(function.logical_id, default_body)),
+        local.get_att(queue, "Arn"),
+        attributes=attributes,
+        message_group_id=SAMPLE_IDS["conversation_id"] if fifo else None,
+        message_deduplication_id=SAMPLE_IDS["turn_id"] if fifo else None,
+    )
+    return events.sqs_event([record])
+
+
+def _dead_letter_source(template: Template, queue: str) -> str | None:
+    """The queue whose RedrivePolicy sends its exhausted messages to ``queue``, if any."""
+    for logical_id, props in template.resources_of_type("AWS::SQS::Queue").items():
+        target = props.get("RedrivePolicy", {}).get("deadLetterTargetArn")
+        if isinstance(target, Intrinsic) and target.name == "Fn::GetAtt" and target.value[0] == queue:
+            return logical_id
+    return None
+
+
+def problems(template: Template, events_dir: Path) -> list[str]:
+    """Why events/ does not match the template: missing, stray or off-route sample events."""
+    found: list[str] = []
+    functions = {function.logical_id: function for function in template.functions()}
+    authorizers = authorizer_functions(template)
+    for logical_id, function in functions.items():
+        path = events_dir / f"{logical_id}.json"
+        if not path.is_file():
+            found.append(f"{logical_id}: missing {path.name}")
+            continue
+        try:
+            event = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            found.append(f"{logical_id}: {path.name} is not JSON ({exc})")
+            continue
+        found.extend(
+            f"{logical_id}: {p}" for p in _shape_problems(function, event, logical_id in authorizers)
+        )
+    for path in sorted(events_dir.glob("*.json")):
+        if path.stem not in functions:
+            found.append(f"{path.name}: no function {path.stem} in template.yaml")
+    return found
+
+
+def _shape_problems(function: FunctionSpec, event: Mapping[str, Any], is_authorizer: bool) -> list[str]:
+    if is_authorizer:
+        if event.get("type") != "REQUEST" or event.get("version") != "2.0":
+            return ["not an HTTP API REQUEST authorizer event (payload 2.0)"]
+        return []
+    if function.routes:
+        if event.get("version") != "2.0":
+            return ["not an HTTP API payload-2.0 event"]
+        if event.get("routeKey") not in {route.route_key for route in function.routes}:
+            return [f"routeKey {event.get('routeKey')!r} is none of the function's routes"]
+        return []
+    if function.sqs_sources:
+        records = event.get("Records") or []
+        if not records or any(record.get("eventSource") != "aws:sqs" for record in records):
+            return ["not an SQS event"]
+        return []
+    if function.schedules and event.get("detail-type") != "Scheduled Event":
+        return ["not a scheduled event"]
+    return []
+
+
+def write(path: Path, event: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 on any problem")
+    parser.add_argument("--force", nargs="*", metavar="LOGICAL_ID", help="rewrite these (all if none)")
+    parser.add_argument("--events-dir", type=Path, default=None, help="default: events/ of the repo")
+    args = parser.parse_args(argv)
+
+    template = load_template()
+    events_dir = args.events_dir or template_events_dir(template)
+    if args.check:
+        found = problems(template, events_dir)
+        for problem in found:
+            print(f"events/: {problem}", file=sys.stderr)
+        return 1 if found else 0
+
+    forced = set(args.force or []) if args.force is not None else set()
+    rewrite_all = args.force is not None and not args.force
+    unknown = forced - {function.logical_id for function in template.functions()}
+    if unknown:
+        parser.error(f"not functions of template.yaml: {sorted(unknown)}")
+    for function in template.functions():
+        path = events_dir / f"{function.logical_id}.json"
+        if path.exists() and not rewrite_all and function.logical_id not in forced:
+            continue
+        write(path, sample_event(template, function))
+        print(f"wrote {path.relative_to(events_dir.parent)}")
+        if any(
+            r.method in ("POST", "PUT", "PATCH") and r.route_key not in ROUTE_BODIES for r in function.routes
+        ):
+            print(f"  (no body for {function.routes[0].route_key}: add one to ROUTE_BODIES if it takes one)")
+    return 0
+
+
+def template_events_dir(template: Template) -> Path:
+    functions = template.functions()
+    return functions[0].event_path.parent if functions else Path("events")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
