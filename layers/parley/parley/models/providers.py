@@ -9,9 +9,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 from parley.models.base import Name, RequestModel, ResponseModel
-from parley.providers.base import ErrorKind
 
 Kind = Literal["openai", "bedrock", "scripted"]
+# parley.providers.base.ErrorKind, repeated so that API functions never import the providers
+# (a unit test keeps the two equal).
+ErrorKind = Literal[
+    "rate_limited", "timeout", "connection", "http_error", "bad_response", "auth", "configuration"
+]
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ApiKeySecret = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
 

@@ -119,7 +119,7 @@ class Provider(Protocol):
 _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"),
     re.compile(r"\b(sk|pk|rk|gsk|xai|hf)[-_][A-Za-z0-9_\-]{8,}"),
-    re.compile(r"(?i)((?:api[-_]?key|authorization|x-api-key|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"),
+    re.compile(r"(?i)\b((?:api[-_]?key|authorization|x-api-key|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"),
 )
 
 

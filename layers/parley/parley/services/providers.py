@@ -7,12 +7,11 @@ per warm container for a minute, as is ``provider_secret``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from parley import clock, errors, ids
-from parley import providers as llm
 from parley.cache import ttl_cache
 from parley.http import Principal
 from parley.models.base import ListQuery, Page
@@ -23,6 +22,9 @@ from parley.store import agents as agent_store
 from parley.store import providers as store
 from parley.store import secrets as secret_store
 from parley.store import table
+
+if TYPE_CHECKING:
+    from parley.providers.base import Provider as ModelClient
 
 # Provider and agent configuration reads are cached per warm container with a short TTL.
 CACHE_SECONDS = 60
@@ -138,13 +140,15 @@ def provider_secret(workspace_id: str, provider_id: str) -> str | None:
 
 
 @ttl_cache(CACHE_SECONDS)
-def load_provider(workspace_id: str, provider_id: str) -> llm.Provider:
+def load_provider(workspace_id: str, provider_id: str) -> ModelClient:
     """A ready client for the provider (record + secret); raises ProviderUnavailable if it is gone."""
+    from parley.providers import build_provider  # only the worker builds clients
+
     record = store.get(workspace_id, provider_id)
     if record is None:
         raise ProviderUnavailable(f"Provider {provider_id} not found in workspace {workspace_id}.")
     secret = provider_secret(workspace_id, provider_id) if record.get("has_secret") else None
-    return llm.build_provider(record, secret)
+    return build_provider(record, secret)
 
 
 # -- shared with agents (the starter agent) -------------------------------------------------------

@@ -59,18 +59,14 @@ def update_op(
     workspace_id: str, agent_id: str, changes: Mapping[str, Any], *, provider_id: str
 ) -> dict[str, Any]:
     """Set the given fields (None removes one); fails unless the agent still uses ``provider_id``."""
-    parts = table.update_parts(
+    return table.update_op(
+        workspace_pk(workspace_id),
+        _sk(agent_id),
         set_fields={k: v for k, v in changes.items() if v is not None},
         remove=[k for k, v in changes.items() if v is None],
+        condition="attribute_exists(PK) AND provider_id = :expected_provider",
+        values={":expected_provider": provider_id},
     )
-    parts.setdefault("ExpressionAttributeValues", {})[":expected_provider"] = table.to_attribute(provider_id)
-    return {
-        "Update": {
-            "Key": table.key(workspace_pk(workspace_id), _sk(agent_id)),
-            "ConditionExpression": "attribute_exists(PK) AND provider_id = :expected_provider",
-            **parts,
-        }
-    }
 
 
 def delete_op(workspace_id: str, agent_id: str, *, provider_id: str) -> dict[str, Any]:

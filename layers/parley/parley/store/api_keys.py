@@ -78,9 +78,8 @@ def revoke(workspace_id: str, key_id: str, revoked_at: str) -> None:
                 table.update_op(
                     workspace_pk(workspace_id),
                     _RECORD_PREFIX + key_id,
-                    "SET revoked_at = :now",
-                    "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
-                    values={":now": revoked_at},
+                    set_fields={"revoked_at": revoked_at},
+                    condition="attribute_exists(PK) AND attribute_not_exists(revoked_at)",
                 ),
                 table.delete_op(_lookup_pk(item["secret_hash"]), _LOOKUP_SK),
             ]
