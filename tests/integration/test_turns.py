@@ -493,3 +493,25 @@ def test_an_explicit_parent_must_exist(invoke, chat):
     reply = send(invoke, key, conversation["id"], "x", parent_message_id="msg_nope", respond=False)
     assert reply.status == 404
     assert "msg_nope" in reply.body["error"]["message"]
+
+
+def test_every_terminal_turn_publishes_its_event_on_the_bus(invoke, chat, queue, aws):
+    events = boto3.client("events", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    inbox = sqs.create_queue(QueueName="turn-events")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = aws.ref("EventBus")
+    events.put_rule(Name="turns", EventBusName=bus, EventPattern=json.dumps({"source": ["parley"]}))
+    events.put_targets(Rule="turns", EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])
+    key, conversation = chat
+    turn = send(invoke, key, conversation["id"], "publish me").body["turn"]
+
+    queue.drain()
+
+    received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    published = [json.loads(m["Body"]) for m in received]
+    assert [e["detail-type"] for e in published] == ["turn.completed"]
+    detail = published[0]["detail"]
+    assert detail["turn_id"] == turn["id"]
+    assert detail["status"] == "completed"
+    assert detail["usage"]["total_tokens"] > 0
