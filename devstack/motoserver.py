@@ -290,18 +290,32 @@ def serve(port: int) -> None:
 
     class KeepAliveHandler(MotoRequestHandler):
         """Werkzeug closes every connection, so each AWS call would pay a new TCP connection and a new
-        server thread; botocore keeps connections alive, and so does this handler."""
+        server thread; botocore keeps connections alive, and so does this handler.
+
+        Werkzeug closes because after a response it drains whatever is left to read, which on a kept
+        connection would swallow the next request. Here the body is read up front and the application
+        (and that drain) get an in-memory copy, so the socket always rests at a request line.
+        """
+
+        # Headers and body are separate writes: with Nagle, a kept connection waits for a delayed ACK.
+        disable_nagle_algorithm = True
+
+        def handle_one_request(self) -> None:
+            connection_stream = self.rfile
+            try:
+                super().handle_one_request()
+            finally:
+                self.rfile = connection_stream
 
         def make_environ(self) -> dict[str, Any]:
             environ = super().make_environ()
-            # Read the whole body now, so the next request on this connection starts at its request
-            # line whatever the application reads (the reason werkzeug gives for closing).
             stream = environ["wsgi.input"]
             if environ.get("wsgi.input_terminated"):
                 body = stream.read()  # chunked: up to the last chunk
             else:
                 body = stream.read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(body)
+            self.rfile = io.BytesIO()  # what werkzeug's post-response drain reads: nothing
             return environ
 
         def send_header(self, keyword: str, value: str) -> None:
@@ -312,8 +326,11 @@ def serve(port: int) -> None:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             """Every AWS call would otherwise print a line."""
 
-    patch_sqs_long_polling()
-    patch_moto_overheads()
+    for patch in (patch_sqs_long_polling, patch_moto_overheads):
+        try:
+            patch()
+        except Exception as exc:  # a moto upgrade moved something: slower, still correct
+            print(f"devstack: moto left unpatched ({patch.__name__}: {exc!r})", file=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)

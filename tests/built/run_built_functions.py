@@ -136,9 +136,14 @@ def moto_server() -> Iterator[str]:
 def lambda_environment(function: FunctionSpec, resources: LocalResources, endpoint: str) -> dict[str, str]:
     """What the Lambda service sets, the function's own variables, and the way to (fake) AWS."""
     name = resources.physical_name(function.logical_id)
-    log_group = resources.resolve(resources.template.function_globals.get("LoggingConfig", {})).get(
-        "LogGroup", f"/aws/lambda/{name}"
+    logging_config = resources.resolve(
+        {
+            **resources.template.function_globals.get("LoggingConfig", {}),
+            **function.properties.get("LoggingConfig", {}),
+        }
     )
+    log_group = logging_config.get("LogGroup", f"/aws/lambda/{name}")
+    advanced_logging = {"AWS_LAMBDA_LOG_FORMAT": "JSON"} if logging_config.get("LogFormat") == "JSON" else {}
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "en_US.UTF-8",
@@ -154,6 +159,7 @@ def lambda_environment(function: FunctionSpec, resources: LocalResources, endpoi
         "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
         "LAMBDA_TASK_ROOT": str(BUILD_DIR / function.logical_id),
         "_HANDLER": function.handler,
+        **advanced_logging,
         **resources.environment(function),
         **DUMMY_CREDENTIALS,
         "AWS_ENDPOINT_URL": endpoint,
@@ -172,12 +178,23 @@ def import_path(function: FunctionSpec, runtime_packages: Path) -> list[str]:
 
 
 def invoke(
-    function: FunctionSpec, kind: str, resources: LocalResources, endpoint: str, runtime_packages: Path
+    function: FunctionSpec,
+    kind: str,
+    resources: LocalResources,
+    endpoint: str,
+    runtime_packages: Path,
+    built_handler: str | None,
 ) -> Outcome:
     """One cold start and one invocation of ``function`` in a fresh interpreter."""
     task_root = BUILD_DIR / function.logical_id
-    if not task_root.is_dir():
+    if not task_root.is_dir() or built_handler is None:
         return Outcome(function.logical_id, False, f"not built: no {task_root.relative_to(REPO_ROOT)}")
+    if built_handler != function.handler:
+        return Outcome(
+            function.logical_id,
+            False,
+            f"stale build: Handler {built_handler} in the build, {function.handler} in template.yaml",
+        )
     if not function.event_path.is_file():
         return Outcome(function.logical_id, False, f"no sample event {function.event_path.name}")
     request = {
@@ -324,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
+    built = {f.logical_id: f.handler for f in load_template(BUILD_DIR / "template.yaml").functions()}
     runtime_packages = lambda_runtime_packages()
     started = time.monotonic()
     with moto_server() as endpoint:
@@ -340,7 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             outcomes = list(
                 pool.map(
-                    lambda f: invoke(f, kind_of(template, f), resources, endpoint, runtime_packages),
+                    lambda f: invoke(
+                        f,
+                        kind_of(template, f),
+                        resources,
+                        endpoint,
+                        runtime_packages,
+                        built.get(f.logical_id),
+                    ),
                     functions,
                 )
             )

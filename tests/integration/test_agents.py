@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from parley.providers.base import ChatMessage, ChatRequest
 from parley.services import agents as agent_service
+from parley.services import providers as provider_service
 
 
 @pytest.fixture
@@ -260,3 +262,9 @@ def test_the_starter_agent_is_a_default_assistant_on_a_scripted_provider(invoke,
     assert agent_service.default_agent_id(workspace_id) == agents[0]["id"]
     in_use = invoke("DeleteProviderFunction", key=admin["key"], path={"provider_id": providers[0]["id"]})
     assert in_use.status == 409
+    # It echoes, and takes its time over messages that start with "slow" (for cancellation demos).
+    echo = provider_service.load_provider(workspace_id, providers[0]["id"]).complete(
+        ChatRequest(model="scripted", messages=[ChatMessage("user", "Hello")])
+    )
+    assert echo.content == "You said: Hello"
+    assert [(r["match"], r["delay_ms"]) for r in providers[0]["options"]["script"]] == [("(?i)^slow", 2000)]

@@ -499,7 +499,9 @@ def test_every_terminal_turn_publishes_its_event_on_the_bus(invoke, chat, queue,
     events = boto3.client("events", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
     inbox = sqs.create_queue(QueueName="turn-events")["QueueUrl"]
-    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     bus = aws.ref("EventBus")
     events.put_rule(Name="turns", EventBusName=bus, EventPattern=json.dumps({"source": ["parley"]}))
     events.put_targets(Rule="turns", EventBusName=bus, Targets=[{"Id": "inbox", "Arn": inbox_arn}])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from parley import clock
 from parley.agent import tools
@@ -236,7 +236,9 @@ def _chat_messages(agent: dict[str, Any], history: History) -> list[ChatMessage]
     if system:
         messages.append(ChatMessage(role="system", content=system))
     for message in history.messages:
-        role = message["role"] if message["role"] in {"system", "user", "assistant"} else "user"
+        role: Literal["system", "user", "assistant"] = (
+            message["role"] if message["role"] in {"system", "assistant"} else "user"
+        )
         messages.append(ChatMessage(role=role, content=message["content"]))
     if agent.get("custom_prompt") and messages:
         last = messages[-1]

@@ -6,18 +6,15 @@ from pydantic import Field
 
 from parley.models.base import ListQuery, RequestModel, ResponseModel
 
-Title = Field(None, max_length=500)
-Metadata = Field(default_factory=dict, max_length=50, description="Free metadata (at most 50 keys)")
-
 
 class CreateConversation(RequestModel):
-    title: str | None = Title
+    title: str | None = Field(None, max_length=500)
     agent_id: str | None = Field(None, max_length=64, description="Defaults to the workspace's default agent")
-    metadata: dict[str, Any] = Metadata
+    metadata: dict[str, Any] = Field(default_factory=dict, max_length=50, description="At most 50 keys")
 
 
 class UpdateConversation(RequestModel):
-    title: str | None = Title
+    title: str | None = Field(None, max_length=500)
     agent_id: str | None = Field(None, max_length=64)
     metadata: dict[str, Any] | None = Field(None, max_length=50)
 

@@ -49,6 +49,8 @@ _PLAIN_FIELDS = (
 STARTER_PROVIDER_NAME = "Scripted (offline demo)"
 STARTER_AGENT_NAME = "Assistant"
 STARTER_INSTRUCTIONS = "You are a helpful assistant."
+# It echoes; messages starting with "slow" take a while, so a demo can cancel a turn queued behind one.
+STARTER_SCRIPT = [{"match": "(?i)^slow", "reply": "You said: {message}", "delay_ms": 2000}]
 
 
 # -- the API --------------------------------------------------------------------------------------
@@ -181,7 +183,9 @@ def load_agent(workspace_id: str, agent_id: str) -> dict[str, Any] | None:
 def create_starter_agent(workspace_id: str) -> None:
     """Give a workspace a scripted (offline) provider and a default agent "Assistant" that uses it."""
     provider = provider_service.new_provider(
-        STARTER_PROVIDER_NAME, "scripted", options=provider_service.valid_options("scripted", {})
+        STARTER_PROVIDER_NAME,
+        "scripted",
+        options=provider_service.valid_options("scripted", {"script": STARTER_SCRIPT}),
     )
     agent = new_agent(provider, name=STARTER_AGENT_NAME, instructions=STARTER_INSTRUCTIONS)
     try:

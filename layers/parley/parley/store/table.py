@@ -190,10 +190,13 @@ def update_parts(
         removed.append(f"#r{i}")
     if removed:
         clauses.append("REMOVE " + ", ".join(removed))
-    parts: dict[str, Any] = {"UpdateExpression": " ".join(clauses), "ExpressionAttributeNames": all_names}
+    expression: dict[str, Any] = {
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": all_names,
+    }
     if all_values:
-        parts["ExpressionAttributeValues"] = all_values
-    return parts
+        expression["ExpressionAttributeValues"] = all_values
+    return expression
 
 
 def transact(operations: Iterable[Mapping[str, Any]]) -> None:
