@@ -23,6 +23,7 @@ from devstack.runtime import (
     prepare_process,
     shared_environment,
 )
+from devstack.samconfig import parameter_overrides
 from devstack.template import TEMPLATE_PATH, Template, load_template
 
 DEFAULT_PORT = 3000
@@ -74,7 +75,7 @@ class Devstack:
         # Before any boto3 client exists: the devstack's own clients and the handlers' use these.
         os.environ.update(aws_environment(endpoint))
         template = self.template = load_template(self.template_path)
-        resources = self.resources = create_resources(template)
+        resources = self.resources = create_resources(template, parameter_overrides())
         specs = template.functions()
         prepare_process(shared_environment(resources, specs), code_paths(template, specs))
         self.functions = load_functions(resources, specs)

@@ -51,6 +51,10 @@ def test_the_readme_curl_examples_run_verbatim_against_the_devstack(tmp_path: Pa
         ]
         assert codes[:2] == ["401", "403"], done.stdout
         assert '"status": "ok"' in done.stdout
-        assert '"pristine":false' in done.stdout.replace(" ", "")
+        compact = done.stdout.replace(" ", "")
+        assert '"pristine":false' in compact
+        assert '"role":"assistant","content":"Yousaid:Hello,agent"' in compact
+        assert compact.count('"leaf_message_id"') == 2  # the two branches after regenerating
+        assert '"status":"cancelled"' in compact
     finally:
         stack.stop()
