@@ -112,7 +112,7 @@ def _run_claimed(turn: dict[str, Any]) -> str:
     try:
         agent = _agent_for(turn, conversation)
         history = _history(turn, agent, steps)
-        outcome = _respond(turn, agent, history, steps)
+        outcome = _respond(turn, conversation, agent, history, steps)
     except (ProviderError, TurnProblem) as exc:
         kind = exc.kind
         message = exc.message
@@ -161,14 +161,18 @@ def _history(turn: dict[str, Any], agent: dict[str, Any], steps: list[dict[str, 
 
 
 def _respond(
-    turn: dict[str, Any], agent: dict[str, Any], history: History, steps: list[dict[str, Any]]
+    turn: dict[str, Any],
+    conversation: dict[str, Any],
+    agent: dict[str, Any],
+    history: History,
+    steps: list[dict[str, Any]],
 ) -> Outcome:
     try:
         provider = provider_service.load_provider(turn["workspace_id"], agent["provider_id"])
     except LookupError as exc:
         raise TurnProblem("configuration", f"The agent's provider is not available: {exc}") from exc
     messages = _chat_messages(agent, history)
-    available = tools.for_turn(turn, agent)
+    available = tools.for_turn(conversation, agent)
     usage = Usage()
     result: ChatResult | None = None
     for _ in range(MAX_MODEL_CALLS):

@@ -13,7 +13,7 @@ from parley.providers.base import ToolSpec
 class Tool:
     spec: ToolSpec
     run: Callable[[dict[str, Any], dict[str, Any]], str]  # (turn, arguments) -> result text for the model
-    applies: Callable[[dict[str, Any]], bool]  # (agent settings merged with the conversation's) -> offered?
+    applies: Callable[[dict[str, Any], dict[str, Any]], bool]  # (conversation, agent settings) -> offered?
 
 
 _REGISTRY: dict[str, Tool] = {}
@@ -23,7 +23,7 @@ def register(tool: Tool) -> None:
     _REGISTRY[tool.spec.name] = tool
 
 
-def for_turn(turn: dict[str, Any], agent: dict[str, Any]) -> dict[str, Tool]:
+def for_turn(conversation: dict[str, Any], agent: dict[str, Any]) -> dict[str, Tool]:
     if agent.get("use_tools") is False:
         return {}
-    return {name: tool for name, tool in _REGISTRY.items() if tool.applies(agent)}
+    return {name: tool for name, tool in _REGISTRY.items() if tool.applies(conversation, agent)}
