@@ -141,24 +141,13 @@ class ConditionFailed(Exception):
     """A conditional write lost: the item is gone, or not in the state the write required."""
 
 
-def update(
-    pk: str,
-    sk: str,
-    *,
-    set_fields: Mapping[str, Any] | None = None,
-    add: Mapping[str, int] | None = None,
-    remove: Iterable[str] = (),
-    condition: str | None = "attribute_exists(PK)",
-    names: Mapping[str, str] | None = None,
-    values: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Update one item conditionally and return it as it is now. Raises ConditionFailed."""
-    request: dict[str, Any] = {"TableName": table_name(), "Key": key(pk, sk), "ReturnValues": "ALL_NEW"}
-    request.update(update_parts(set_fields, add, remove, names, values))
-    if condition:
-        request["ConditionExpression"] = condition
+def update(pk: str, sk: str, **kwargs: Any) -> dict[str, Any]:
+    """Update one item conditionally (arguments as ``update_op``) and return it as it is now.
+
+    Raises ConditionFailed when the condition (by default: the item exists) does not hold."""
+    body = update_op(pk, sk, **kwargs)["Update"]
     try:
-        response = client().update_item(**request)
+        response = client().update_item(TableName=table_name(), ReturnValues="ALL_NEW", **body)
     except client().exceptions.ConditionalCheckFailedException as exc:
         raise ConditionFailed() from exc
     return from_item(response["Attributes"])
