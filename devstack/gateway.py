@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import secrets
 import sys
 import threading
 import time
@@ -339,7 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
             response, request_id = message_response(*TOO_LARGE), new_request_id()
         else:
             request = Request(
-                self.command, raw_path, raw_query, list(self.headers.items()), body, self.client_address[0]
+                self.command, raw_path, raw_query, self._forwarded_headers(), body, self.client_address[0]
             )
             request_id = request.request_id
             try:
@@ -353,6 +354,19 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{self.command} {self.path} {response.status} {elapsed:.1f} ms\n")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_any  # noqa: N815
+
+    def _forwarded_headers(self) -> list[tuple[str, str]]:
+        """The request's headers plus those API Gateway adds before invoking the integration."""
+        headers = [(name, value) for name, value in self.headers.items() if name.lower() != "x-forwarded-for"]
+        forwarded_for = ",".join([*self.headers.get_all("x-forwarded-for", []), self.client_address[0]])
+        trace = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+        return [
+            *headers,
+            ("x-forwarded-for", forwarded_for),
+            ("x-forwarded-port", str(self.server.port)),
+            ("x-forwarded-proto", "http"),
+            ("x-amzn-trace-id", trace),
+        ]
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():

@@ -116,6 +116,7 @@ def patch_sqs_long_polling() -> None:
     ) -> list[Any]:
         queue = self.get_queue(queue_name)
         deadline = time.monotonic() + wait_seconds_timeout
+        passed_again = False
         while True:
             result = original_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
             remaining = deadline - time.monotonic()
@@ -123,9 +124,13 @@ def patch_sqs_long_polling() -> None:
                 return result
             with queue._messages_lock:
                 ready, next_change = _queue_state(queue)
-                # ready here means a message arrived between the pass and the lock: pass again.
-                if not ready:
-                    queue._messages_lock.wait(min(remaining, next_change))
+                if ready and not passed_again:
+                    passed_again = True  # a message arrived between the pass and the lock
+                    continue
+                # Still "ready" after a second empty pass: something moto declines to hand out
+                # (an edge of its own rules): look again shortly rather than spin.
+                queue._messages_lock.wait(min(remaining, 0.01 if ready else next_change))
+            passed_again = False
 
     def delete_message(self: Any, receipt_handle: str) -> None:
         original_delete(self, receipt_handle)
@@ -136,6 +141,14 @@ def patch_sqs_long_polling() -> None:
     ) -> None:
         original_change_visibility(self, queue_name, receipt_handle, visibility_timeout)
         _notify(self.get_queue(queue_name))
+
+    # Every visibility check asks the time through datetime arithmetic; the counts SQS reports on
+    # each SendMessage make that a cost per queued message. The same number, from time.time().
+    general_unix_time, general_unix_time_millis = models.unix_time, models.unix_time_millis
+    models.unix_time = lambda dt=None: time.time() if dt is None else general_unix_time(dt)
+    models.unix_time_millis = lambda dt=None: (
+        time.time() * 1000.0 if dt is None else general_unix_time_millis(dt)
+    )
 
     models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
     models.Queue.delete_message = delete_message  # type: ignore[method-assign]
@@ -196,6 +209,82 @@ def patch_moto_overheads() -> None:
 
     DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
     _patch_attribute_value_serializer()
+
+
+def patch_dynamodb_transactions() -> None:
+    """Make DynamoDB calls atomic and transactions cheap, as they are in DynamoDB.
+
+    moto's backend has no lock: on the threaded server two conditional writes can both pass their
+    check (a turn claimed twice). And TransactWriteItems deep-copies every table it touches before
+    each call, to restore it on failure: a cost that grows with the table, and a restore that
+    drops whatever other calls wrote meanwhile. Here every DynamoDB call holds one lock, and a
+    transaction snapshots only the items it names, restoring those alone if it fails.
+    """
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original_call_action = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original_call_action(self)
+
+    in_transaction = threading.local()
+    real_copy = models.copy
+
+    class TableCopySkipped:
+        """What moto's transaction sees as ``copy``: its whole-table backup becomes the table itself."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if getattr(in_transaction, "active", False) and isinstance(value, Table):
+                return value
+            return real_copy.deepcopy(value, memo)
+
+    original_transact = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots = [snapshot for item in transact_items if (snapshot := _item_snapshot(self, item))]
+        in_transaction.active = True
+        try:
+            original_transact(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, item in reversed(snapshots):
+                _restore(table, hash_key, range_key, item)
+            raise
+        finally:
+            in_transaction.active = False
+
+    models.copy = TableCopySkipped  # type: ignore[assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def _item_snapshot(backend: Any, entry: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
+    """(table, hash key, range key, a copy of the item or None) for one transaction entry."""
+    import copy
+
+    try:
+        operation = next(iter(entry.values()))
+        table = backend.get_table(operation["TableName"])
+        key = operation.get("Key") or {
+            name: operation["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name
+        }
+        hash_key, range_key = backend.get_keys_value(table, key)
+        return table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))
+    except Exception:
+        return None  # a malformed entry: moto rejects it before writing anything for it
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    partition = table.items[hash_key] if range_key is not None else table.items
+    slot = range_key if range_key is not None else hash_key
+    if item is None:
+        partition.pop(slot, None)
+    else:
+        partition[slot] = item
 
 
 def _same(a: object, b: object) -> bool:
@@ -326,7 +415,7 @@ def serve(port: int) -> None:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             """Every AWS call would otherwise print a line."""
 
-    for patch in (patch_sqs_long_polling, patch_moto_overheads):
+    for patch in (patch_sqs_long_polling, patch_moto_overheads, patch_dynamodb_transactions):
         try:
             patch()
         except Exception as exc:  # a moto upgrade moved something: slower, still correct
@@ -352,8 +441,12 @@ def serve(port: int) -> None:
     threading.Thread(target=shutdown_when_orphaned, daemon=True).start()
     print(READY, server.server_port, flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nothing else may fill the parent's pipe
-    server.serve_forever(poll_interval=0.2)
+    server.serve_forever(poll_interval=0.05)
     server.server_close()
+    # Nothing to flush or clean up (the state is in memory by design): skip the interpreter's
+    # teardown of moto's many modules, which would add a few hundred ms to every stop.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def main() -> None:

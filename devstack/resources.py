@@ -38,6 +38,7 @@ NAME_PROPERTIES = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::S3::Bucket": "BucketName",
     "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
     "AWS::Serverless::Function": "FunctionName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Serverless::LayerVersion": "LayerName",
@@ -47,6 +48,7 @@ TABLE = "AWS::DynamoDB::Table"
 QUEUE = "AWS::SQS::Queue"
 BUCKET = "AWS::S3::Bucket"
 EVENT_BUS = "AWS::Events::EventBus"
+EVENT_RULE = "AWS::Events::Rule"
 
 
 @dataclass
@@ -151,6 +153,7 @@ def create_resources(template: Template, parameters: Mapping[str, str] | None = 
         QUEUE: _create_queue,
         BUCKET: _create_bucket,
         EVENT_BUS: _create_event_bus,
+        EVENT_RULE: _create_rule,
     }
     for logical_id in _dependency_order(template):
         resource = template.resources[logical_id]
@@ -267,6 +270,23 @@ def _create_event_bus(resources: LocalResources, logical_id: str, props: Mapping
     except ClientError as exc:
         if _error_code(exc) != "ResourceAlreadyExistsException":
             raise
+
+
+def _create_rule(resources: LocalResources, logical_id: str, props: Mapping[str, Any]) -> None:
+    """The rule and its targets: moto then forwards matching put_events to them (SQS targets)."""
+    client = boto3.client("events", region_name=REGION)
+    name = resources.physical_name(logical_id)
+    bus = props.get("EventBusName") or "default"
+    request: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
+    if props.get("EventPattern"):
+        pattern = props["EventPattern"]
+        request["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+    if props.get("ScheduleExpression"):
+        request["ScheduleExpression"] = props["ScheduleExpression"]
+    client.put_rule(**request)  # an upsert: idempotent restart
+    targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in props.get("Targets", [])]
+    if targets:
+        client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
 def _error_code(exc: ClientError) -> str:

@@ -11,6 +11,7 @@ import boto3
 import toylib  # type: ignore[import-not-found]  # the toy layer, on sys.path as in Lambda
 
 SQS = boto3.client("sqs")
+DYNAMODB = boto3.client("dynamodb")
 QUEUES = {"work": os.environ["TOY_WORK_QUEUE_URL"], "ordered": os.environ["TOY_ORDERED_QUEUE_URL"]}
 
 
@@ -22,6 +23,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return toylib.json_response(200, toylib.records(event["pathParameters"]["kind"]))
     if route == "GET /tools/dead-letters":
         return toylib.json_response(200, _dead_letters())
+    if route == "POST /tools/transactions":
+        return toylib.json_response(200, _transaction(json.loads(event["body"])))
     names = sorted(name for name in os.environ if name.startswith(("TOY_", "AWS_REGION", "AWS_ENDPOINT")))
     return toylib.json_response(200, {name: os.environ[name] for name in names})
 
@@ -34,6 +37,31 @@ def _enqueue(queue: str, request: dict[str, Any]) -> dict[str, Any]:
         attributes = {"origin": {"DataType": "String", "StringValue": "tools"}}
         SQS.send_message(QueueUrl=QUEUES[queue], MessageBody=body, MessageAttributes=attributes, **extra)
     return toylib.json_response(202, {"sent": len(request["bodies"])})
+
+
+def _transaction(request: dict[str, Any]) -> dict[str, Any]:
+    """Write one item and check another in one transaction; the check fails when asked to."""
+    table = os.environ["TOY_TABLE"]
+    check_key = {"PK": {"S": "txn"}, "SK": {"S": "present" if not request["fail"] else "absent"}}
+    DYNAMODB.put_item(TableName=table, Item={"PK": {"S": "txn"}, "SK": {"S": "present"}})
+    try:
+        DYNAMODB.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"PK": {"S": "txn"}, "SK": {"S": request["key"]}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": check_key,
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+            ]
+        )
+        cancelled = False
+    except DYNAMODB.exceptions.TransactionCanceledException:
+        cancelled = True
+    item = DYNAMODB.get_item(TableName=table, Key={"PK": {"S": "txn"}, "SK": {"S": request["key"]}})
+    return {"cancelled": cancelled, "written": "Item" in item}
 
 
 def _dead_letters() -> list[dict[str, Any]]:
