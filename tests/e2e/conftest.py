@@ -23,3 +23,12 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDevsta
 def api(devstack: RunningDevstack) -> ApiClient:
     """A JSON client for the devstack's API: ``status, headers, body = api.get("/v1/health")``."""
     return ApiClient(devstack.url)
+
+
+@pytest.fixture(scope="session")
+def key(api: ApiClient) -> str:
+    """The deployment admin's key. POST /v1/setup succeeds once per devstack, so every module that
+    shares this devstack (one per xdist worker) shares this key."""
+    status, _, body = api.post("/v1/setup", json={"workspace_name": "E2E"})
+    assert status == 201, body
+    return str(body["api_key"]["secret"])

@@ -16,16 +16,6 @@ def auth(key: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def key(api: ApiClient) -> str:
-    """The deployment admin's key: set up once per devstack (a later module finds it already set up)."""
-    status, _, body = api.post("/v1/setup", json={"workspace_name": "E2E"})
-    if status == 409:
-        pytest.skip("this devstack was set up by another module")
-    assert status == 201, body
-    return str(body["api_key"]["secret"])
-
-
-@pytest.fixture(scope="module")
 def agent(api: ApiClient, key: str) -> dict[str, Any]:
     script = [{"match": "^slow", "reply": "slowly: {message}", "delay_ms": 1500}]
     status, _, provider = api.post(
