@@ -161,6 +161,14 @@ def load_functions(resources: LocalResources, functions: Iterable[FunctionSpec])
 
 
 def _load_handler(spec: FunctionSpec, module_name: str) -> Handler:
+    handler = getattr(load_module(spec, module_name), spec.function_name, None)
+    if not callable(handler):
+        raise FunctionLoadError(f"{spec.module_path} has no callable {spec.function_name!r}")
+    return handler
+
+
+def load_module(spec: FunctionSpec, module_name: str) -> types.ModuleType:
+    """A function's handler module, imported from its file under ``module_name`` (many share a file name)."""
     if MODULE_PACKAGE not in sys.modules:
         package = types.ModuleType(MODULE_PACKAGE)
         package.__path__ = []
@@ -176,10 +184,7 @@ def _load_handler(spec: FunctionSpec, module_name: str) -> Handler:
     except BaseException:
         del sys.modules[module_name]
         raise
-    handler = getattr(module, spec.function_name, None)
-    if not callable(handler):
-        raise FunctionLoadError(f"{spec.module_path} has no callable {spec.function_name!r}")
-    return handler
+    return module
 
 
 def _log_group(resources: LocalResources, spec: FunctionSpec) -> str | None:
