@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measurements, never timed assertions in tests."""
