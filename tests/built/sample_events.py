@@ -17,6 +17,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ SAMPLE_IDS = {
     "agent_id": "agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4",
     "provider_id": "prov_01JD2QK1E3G5J7M9P1R3T5W7Y9",
     "file_id": "file_01JD2QM4F6H8K0N2Q4S6V8X0Z2",
+    "inbox_id": "inbox_01JD2QR2J4M6P8S0V2X4Z6C8E0",
+    "webhook_id": "wh_01JD2QP8H0K2M4P6R8T0W2Y4B6",
 }
 
 # The principal the authorizer vouches for on authorized routes (context values are strings).
@@ -49,6 +52,17 @@ AUTHORIZER_CONTEXT = {
     "role": "admin",
     "deployment_admin": "true",
 }
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A request body that is not JSON (a multipart/form-data upload), with its content type."""
+
+    content_type: str
+    data: bytes
+
+
+_UPLOAD_BOUNDARY = "----parley-sample-7MA4YWxkTrZu0gW"
 
 # Sensible request bodies per route. A POST/PUT/PATCH route missing here gets no body (the writer
 # says so): add it here and rewrite its event with --force <LogicalId>.
@@ -87,6 +101,49 @@ ROUTE_BODIES: dict[str, Any] = {
         "rating": "like",
         "user_id": "user_42",
     },
+    "POST /v1/jobs": {
+        "prompt": "Add a quickstart guide for the Python SDK",
+        "source": {"repository": "https://github.com/acme/docs", "ref": "main"},
+        "metadata": {"ticket": "DOC-42"},
+    },
+    "PATCH /v1/jobs/{job_id}": {"title": "Python SDK quickstart"},
+    "POST /v1/jobs/{job_id}/messages": {"content": "Also add error handling examples"},
+    "POST /v1/jobs/{job_id}/complete": {
+        "summary": "Added the quickstart",
+        "result_link": "https://github.com/acme/docs/pull/7",
+    },
+    "POST /v1/jobs/{job_id}/fail": {"reason": "The repository is not reachable"},
+    "POST /v1/jobs/{job_id}/archive": {},
+    "PUT /v1/jobs/{job_id}/config": {"custom_system_prompt": "Write for beginners.", "temperature": 0.2},
+    "PUT /v1/jobs/{job_id}/scope": {"inboxes": [], "files": []},
+    "POST /v1/webhooks": {
+        "url": "https://hooks.example.com/parley",
+        "events": ["turn.*", "job.completed"],
+        "description": "Order bot",
+    },
+    "PATCH /v1/webhooks/{webhook_id}": {"enabled": False, "rotate_secret": True},
+    "POST /v1/inboxes": {"name": "Contracts"},
+    "PATCH /v1/inboxes/{inbox_id}": {"name": "Signed contracts"},
+    "POST /v1/inboxes/{inbox_id}/files": RawBody(
+        f"multipart/form-data; boundary={_UPLOAD_BOUNDARY}",
+        (
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="notes.md"\r\n'
+            "Content-Type: text/markdown\r\n\r\n"
+            "# Contract notes\n\nRenewal is due on 1 March.\n\r\n"
+            f"--{_UPLOAD_BOUNDARY}--\r\n"
+        ).encode(),
+    ),
+    "POST /v1/files": {
+        "inbox_id": SAMPLE_IDS["inbox_id"],
+        "name": "q3-report.pdf",
+        "content_type": "application/pdf",
+        "size": 482133,
+    },
+    "PUT /v1/settings/models": {
+        "default_embedding_model": "snowflake-arctic-embed:xs",
+        "supported_embedding_models": ["snowflake-arctic-embed:xs", "nomic-embed-text:latest"],
+    },
 }
 ROUTE_QUERIES = {
     "GET /v1/workspaces": "limit=20",
@@ -96,9 +153,42 @@ ROUTE_QUERIES = {
     "GET /v1/conversations": "limit=20&status=active",
     "GET /v1/conversations/{conversation_id}/messages": "limit=20&order=asc",
     "GET /v1/conversations/{conversation_id}/turns": "limit=20",
+    "GET /v1/jobs": "limit=20&status=active",
+    "GET /v1/jobs/{job_id}/messages": "limit=20&order=asc",
+    "GET /v1/inboxes": "limit=20",
+    "GET /v1/inboxes/{inbox_id}/files": "limit=20",
 }
 # Queue message bodies per worker (the turn id doubles as the FIFO deduplication id).
-WORKER_BODIES: dict[str, Any] = {}
+_TURN_COMPLETED = {
+    "workspace_id": SAMPLE_IDS["workspace_id"],
+    "conversation_id": SAMPLE_IDS["conversation_id"],
+    "turn_id": SAMPLE_IDS["turn_id"],
+    "request_message_id": SAMPLE_IDS["message_id"],
+    "status": "completed",
+}
+WORKER_BODIES: dict[str, Any] = {
+    # The webhook events queue carries EventBridge events, as the WebhookEventsRule puts them there.
+    "DispatchWebhooksFunction": {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "turn.completed",
+        "source": "parley",
+        "account": "123456789012",
+        "time": "2024-11-21T10:15:30Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": _TURN_COMPLETED,
+    },
+    # One delivery attempt (parley.models.webhooks.Delivery).
+    "DeliverWebhookFunction": {
+        "webhook_id": SAMPLE_IDS["webhook_id"],
+        "workspace_id": SAMPLE_IDS["workspace_id"],
+        "message_id": f"msg_6a7e8feb-b491-4cf7-a9f1-bf3703467718_{SAMPLE_IDS['webhook_id']}",
+        "type": "turn.completed",
+        "payload": {"type": "turn.completed", "timestamp": "2024-11-21T10:15:30Z", "data": _TURN_COMPLETED},
+        "attempt": 1,
+    },
+}
 # The route the sample authorizer event asks about, when the template has it.
 AUTHORIZER_SAMPLE_ROUTE = "GET /v1/workspaces"
 
@@ -127,7 +217,7 @@ def authorizer_functions(template: Template) -> set[str]:
     return found
 
 
-def _headers(route: HttpRoute, body: bytes | None) -> dict[str, str]:
+def _headers(route: HttpRoute, body: bytes | None, content_type: str = "application/json") -> dict[str, str]:
     headers = {
         "accept": "application/json",
         "host": DOMAIN,
@@ -140,7 +230,7 @@ def _headers(route: HttpRoute, body: bytes | None) -> dict[str, str]:
     if route.authorizer is not None:
         headers["authorization"] = f"Bearer {SAMPLE_API_KEY}"
     if body is not None:
-        headers["content-type"] = "application/json"
+        headers["content-type"] = content_type
         headers["content-length"] = str(len(body))
     return headers
 
@@ -157,7 +247,13 @@ def _sample_id(name: str) -> str:
 
 def _http_event(route: HttpRoute) -> dict[str, Any]:
     raw_path, parameters = _raw_path(route)
-    body = json.dumps(ROUTE_BODIES[route.route_key]).encode() if route.route_key in ROUTE_BODIES else None
+    sample = ROUTE_BODIES.get(route.route_key)
+    content_type = "application/json"
+    body: bytes | None = None
+    if isinstance(sample, RawBody):
+        body, content_type = sample.data, sample.content_type
+    elif route.route_key in ROUTE_BODIES:
+        body = json.dumps(sample).encode()
     return _deployed(
         events.http_event(
             route,
@@ -165,7 +261,7 @@ def _http_event(route: HttpRoute) -> dict[str, Any]:
             raw_path,
             path_parameters=parameters,
             raw_query_string=ROUTE_QUERIES.get(route.route_key, ""),
-            headers=_headers(route, body),
+            headers=_headers(route, body, content_type),
             body=body,
             authorizer_context=AUTHORIZER_CONTEXT if route.authorizer is not None else None,
             source_ip=SOURCE_IP,

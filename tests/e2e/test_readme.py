@@ -56,5 +56,8 @@ def test_the_readme_curl_examples_run_verbatim_against_the_devstack(tmp_path: Pa
         assert '"role":"assistant","content":"Yousaid:Hello,agent"' in compact
         assert compact.count('"leaf_message_id"') == 2  # the two branches after regenerating
         assert '"status":"cancelled"' in compact
+        assert "409" in codes  # a message to the completed job
+        assert "download identical" in done.stdout
+        assert "content identical" in done.stdout
     finally:
         stack.stop()

@@ -81,6 +81,32 @@ def test_buckets_and_event_buses_exist(resources: LocalResources) -> None:
     assert {resources.ref(b) for b in resources.template.resources_of_type("AWS::Events::EventBus")} <= buses
 
 
+def test_event_rules_forward_matching_events_to_their_queue_targets(resources: LocalResources) -> None:
+    events = boto3.client("events", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bus = resources.ref("EventBus")
+
+    events.put_events(
+        Entries=[
+            {
+                "Source": "parley",
+                "DetailType": "turn.completed",
+                "Detail": '{"turn_id": "t"}',
+                "EventBusName": bus,
+            },
+            {"Source": "elsewhere", "DetailType": "turn.completed", "Detail": "{}", "EventBusName": bus},
+        ]
+    )
+
+    rules = events.list_rules(EventBusName=bus)["Rules"]
+    assert [rule["Name"] for rule in rules] == ["parley-WebhookEventsRule"]
+    received = sqs.receive_message(QueueUrl=resources.ref("WebhookEventsQueue"), MaxNumberOfMessages=10)
+    bodies = [json.loads(message["Body"]) for message in received.get("Messages", [])]
+    assert [(body["source"], body["detail-type"], body["detail"]) for body in bodies] == [
+        ("parley", "turn.completed", {"turn_id": "t"})
+    ]
+
+
 def test_creating_twice_is_harmless(resources: LocalResources) -> None:
     again = create_resources(resources.template)
 

@@ -30,6 +30,8 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Any:
         "PARLEY_EVENT_BUS",
         "PARLEY_PURGE_QUEUE_URL",
         "PARLEY_SECRETS_PREFIX",
+        "PARLEY_WEBHOOK_SECRETS_PREFIX",
+        "PARLEY_WEBHOOK_DELIVERIES_QUEUE_URL",
     ):
         monkeypatch.setenv(name, "unit")
     monkeypatch.setenv("PARLEY_MAX_BODY_BYTES", "64")
@@ -226,3 +228,31 @@ def test_an_explicit_response_keeps_its_status_and_headers():
     assert response["statusCode"] == 202
     assert response["headers"]["location"] == "/v1/raw/1"
     assert body_of(response) == {"path": "/v1/raw"}
+
+
+def binary_app(content_type: str | None):
+    app = api()
+
+    @app.get("/v1/blob")
+    def blob() -> Response:
+        headers = {"content-type": content_type} if content_type else {}
+        return Response(200, b"\x00\xff\xfe binary \r\n\x80", headers)
+
+    return app
+
+
+def test_a_bytes_body_is_sent_base64_encoded_with_its_content_type():
+    response = binary_app("image/png").resolve(event("GET", "/v1/blob", "/v1/blob"))
+
+    assert response["statusCode"] == 200
+    assert response["isBase64Encoded"] is True
+    assert base64.b64decode(response["body"]) == b"\x00\xff\xfe binary \r\n\x80"
+    assert response["headers"]["content-type"] == "image/png"
+    assert response["headers"]["x-request-id"] == "req-123"
+
+
+def test_a_bytes_body_without_a_content_type_is_an_octet_stream():
+    response = binary_app(None).resolve(event("GET", "/v1/blob", "/v1/blob"))
+
+    assert response["headers"]["content-type"] == "application/octet-stream"
+    assert base64.b64decode(response["body"]) == b"\x00\xff\xfe binary \r\n\x80"

@@ -22,6 +22,10 @@ class Settings(BaseModel):
     purge_queue_url: str = Field(validation_alias="PARLEY_PURGE_QUEUE_URL")
     # Provider API keys live in Secrets Manager under this prefix (the functions' policies are scoped to it).
     secrets_prefix: str = Field(validation_alias="PARLEY_SECRETS_PREFIX")
+    webhook_secrets_prefix: str = Field(validation_alias="PARLEY_WEBHOOK_SECRETS_PREFIX")
+    webhook_deliveries_queue_url: str = Field(validation_alias="PARLEY_WEBHOOK_DELIVERIES_QUEUE_URL")
+    # A failed delivery is retried after base * 2^(attempt-1) seconds (tests and the devstack shorten it).
+    webhook_backoff_base_seconds: float = Field(5, ge=0, validation_alias="PARLEY_WEBHOOK_BACKOFF_SECONDS")
     # "scripted": setup gives the first workspace an offline provider and default agent (the devstack's way).
     starter_agent: str = Field("none", validation_alias="PARLEY_STARTER_AGENT")
     service: str = Field("parley", validation_alias="POWERTOOLS_SERVICE_NAME")

@@ -51,6 +51,12 @@ class ValidationFailed(ParleyError):
     status, type = 422, "validation_error"
 
 
+class BadGateway(ParleyError):
+    """A server Parley depends on (e.g. a provider's endpoint) could not be reached or answered badly."""
+
+    status, type = 502, "bad_gateway"
+
+
 class TooManyRequests(ParleyError):
     status, type = 429, "rate_limited"
 

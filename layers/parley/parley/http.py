@@ -85,7 +85,11 @@ class Request:
 
 @dataclass
 class Response:
-    """An explicit response, for when a handler needs a status or headers other than the route's."""
+    """An explicit response, for when a handler needs a status or headers other than the route's.
+
+    A ``bytes`` body is sent as is (base64 on the wire, ``isBase64Encoded``), with the content type
+    given in ``headers`` (``application/octet-stream`` if none).
+    """
 
     status: int
     body: Any = None
@@ -318,6 +322,13 @@ def _to_response(result: Any, status: int, request_id: str) -> dict[str, Any]:
         status, headers, result = result.status, result.headers, result.body
     if result is None and status == 204:
         return {"statusCode": 204, "headers": {"x-request-id": request_id, **headers}}
+    if isinstance(result, bytes):
+        return {
+            "statusCode": status,
+            "headers": {"content-type": "application/octet-stream", "x-request-id": request_id, **headers},
+            "body": base64.b64encode(result).decode("ascii"),
+            "isBase64Encoded": True,
+        }
     body = (
         result.model_dump_json()
         if isinstance(result, BaseModel)

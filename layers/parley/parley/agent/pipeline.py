@@ -15,7 +15,10 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from parley import clock
-from parley.agent import tools
+from parley.agent import (
+    job_tools,  # noqa: F401 - importing it registers finish_job
+    tools,
+)
 from parley.agent.context import History, load_history
 from parley.observability import logger
 from parley.providers.base import ChatMessage, ChatRequest, ChatResult, ProviderError, ToolCall, Usage
@@ -32,6 +35,8 @@ from parley.store import turns as turn_store
 # Longer than the worker's 90 s timeout, so a live worker never loses its lease to a redelivery.
 LEASE = timedelta(seconds=120)
 MAX_MODEL_CALLS = 6
+# What a job that names a provider and model, but no agent (and has no default agent), runs as.
+BARE_AGENT: dict[str, Any] = {"instructions": None, "history_messages": 20, "history_chars": 24_000}
 
 
 class TurnProblem(Exception):
@@ -127,13 +132,17 @@ def _agent_for(turn: dict[str, Any], conversation: dict[str, Any]) -> dict[str, 
     if agent is None and conversation.get("agent_id"):
         fallback = agent_service.default_agent_id(turn["workspace_id"])
         agent = agent_service.load_agent(turn["workspace_id"], fallback) if fallback else None
+    # A job may name its own provider and model: over its agent's, or with no agent at all.
+    runs_on = conversation.get("agent_overrides") or {}
+    if agent is None and runs_on.get("provider_id"):
+        agent = dict(BARE_AGENT)
     if agent is None:
         raise TurnProblem(
             "configuration",
             "No agent answers this conversation: create an agent and make it the "
             "workspace default, or set the conversation's agent_id.",
         )
-    return {**agent, **_overrides(conversation)}
+    return {**agent, **runs_on, **_overrides(conversation)}
 
 
 def _overrides(conversation: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ class ConversationListQuery(ListQuery):
 class Conversation(ResponseModel):
     id: str
     workspace_id: str
+    kind: str = "conversation"  # "job" for a job (see /v1/jobs for its lifecycle)
     title: str | None = None
     agent_id: str | None = None
     metadata: dict[str, Any] = {}

@@ -82,6 +82,12 @@ def update(principal: Principal, conversation_id: str, body: UpdateConversation)
 
 def archive(principal: Principal, conversation_id: str) -> Conversation:
     current = require(principal, conversation_id, consistent=True)
+    if current.get("kind", KIND) != KIND:
+        # A job has its own lifecycle (only a finished job is archived), and its own events.
+        raise errors.InvalidState(
+            f"{conversation_id} is a job: archive it with POST /v1/jobs/{conversation_id}/archive.",
+            details=[{"status": current["status"]}],
+        )
     if current["status"] == "archived":
         return view(current)
     now = clock.iso()

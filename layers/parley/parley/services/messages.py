@@ -81,6 +81,10 @@ def post(
     Also the entry point of the compat translators, which build a NewMessage from their wire shape.
     """
     ensure_open(conversation)
+    if body.attachments:
+        from parley.services.files import check_attachments  # only messages with attachments pay for it
+
+        check_attachments(workspace_id, body.attachments)
     explicit_parent = parent_message_id or body.parent_message_id
     now_ms = int(time.time() * 1000)
     now = clock.iso()

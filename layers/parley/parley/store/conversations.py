@@ -8,7 +8,7 @@ last activity (``ListSK = <last_activity_at>#<id>``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from parley import errors
@@ -73,6 +73,51 @@ def list_page(
 def update(workspace_id: str, conversation_id: str, **kwargs: Any) -> dict[str, Any]:
     """table.update on the conversation's #META item (raises table.ConditionFailed)."""
     return public(table.update(conversation_pk(workspace_id, conversation_id), META, **kwargs))
+
+
+def transition(
+    workspace_id: str,
+    conversation_id: str,
+    kind: str,
+    from_statuses: Iterable[str],
+    to_status: str,
+    set_fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Move a conversation of ``kind`` from one of ``from_statuses`` to ``to_status``, and into that
+    status's listing, in one conditional update (raises table.ConditionFailed if it is not there)."""
+    allowed = {f":from{i}": status for i, status in enumerate(from_statuses)}
+    return update(
+        workspace_id,
+        conversation_id,
+        set_fields={
+            **set_fields,
+            "status": to_status,
+            "ListPK": listing_pk(workspace_id, kind, to_status),
+        },
+        condition=f"attribute_exists(PK) AND #kind = :kind AND #st IN ({', '.join(allowed)})",
+        names={"#kind": "kind", "#st": "status"},
+        values={":kind": kind, **allowed},
+    )
+
+
+def update_writable(
+    workspace_id: str,
+    conversation_id: str,
+    kind: str,
+    *,
+    set_fields: Mapping[str, Any],
+    remove: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Update a conversation of ``kind`` unless it is archived (read-only); raises table.ConditionFailed."""
+    return update(
+        workspace_id,
+        conversation_id,
+        set_fields=set_fields,
+        remove=remove,
+        condition="attribute_exists(PK) AND #kind = :kind AND #st <> :archived",
+        names={"#kind": "kind", "#st": "status"},
+        values={":kind": kind, ":archived": "archived"},
+    )
 
 
 def delete(workspace_id: str, conversation_id: str) -> dict[str, Any] | None:

@@ -1,0 +1,142 @@
+"""Webhooks: ``W#<ws>`` / ``H#<id>``, and their signing secrets in Secrets Manager.
+
+The secret is not in the table: it lives under ``<webhook_secrets_prefix><workspace>/<webhook>``
+(the functions' policies are scoped to that prefix), like a provider's API key.
+Delivery counters are plain numbers moved with ADD, so concurrent deliveries never lose a count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from parley.config import settings
+from parley.store import secrets, table
+from parley.store.workspaces import workspace_pk
+
+_PREFIX = "H#"
+_INTERNAL = frozenset({"PK", "SK"})
+# The delivery counters, by the name the API shows them under.
+COUNTERS = {"attempts": "attempt_count", "succeeded": "success_count", "failed": "failure_count"}
+
+
+def _sk(webhook_id: str) -> str:
+    return _PREFIX + webhook_id
+
+
+def _public(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _INTERNAL}
+
+
+def create(workspace_id: str, webhook: Mapping[str, Any]) -> None:
+    item = {"PK": workspace_pk(workspace_id), "SK": _sk(webhook["id"]), **webhook}
+    table.transact([table.put_op(item, "attribute_not_exists(PK)")])
+
+
+def put(workspace_id: str, webhook: Mapping[str, Any]) -> None:
+    """Create or replace a webhook whole (a callback, whose id its conversation determines)."""
+    item = {"PK": workspace_pk(workspace_id), "SK": _sk(webhook["id"]), **webhook}
+    table.transact([table.put_op(item)])
+
+
+def get(workspace_id: str, webhook_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    item = table.get(workspace_pk(workspace_id), _sk(webhook_id), consistent=consistent)
+    return _public(item) if item else None
+
+
+def list_for_workspace(
+    workspace_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    page = table.query(workspace_pk(workspace_id), sk_prefix=_PREFIX, limit=limit, cursor=cursor)
+    return [_public(item) for item in page.items], page.cursor
+
+
+def all_for_workspace(workspace_id: str) -> list[dict[str, Any]]:
+    """Every webhook of a workspace (endpoints and callbacks), for the dispatcher."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        items, cursor = list_for_workspace(workspace_id, 100, cursor)
+        found.extend(items)
+        if cursor is None:
+            return found
+
+
+def update(workspace_id: str, webhook_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Set the given fields (None removes one); the updated webhook, or None if there is none."""
+    try:
+        item = table.update(
+            workspace_pk(workspace_id),
+            _sk(webhook_id),
+            set_fields={k: v for k, v in changes.items() if v is not None},
+            remove=[k for k, v in changes.items() if v is None],
+        )
+    except table.ConditionFailed:
+        return None
+    return _public(item)
+
+
+def record_outcome(
+    workspace_id: str, webhook_id: str, fields: Mapping[str, Any], counters: Mapping[str, int]
+) -> bool:
+    """Record a delivery attempt's outcome; False if the webhook is gone."""
+    try:
+        table.update(
+            workspace_pk(workspace_id),
+            _sk(webhook_id),
+            set_fields={k: v for k, v in fields.items() if v is not None},
+            remove=[k for k, v in fields.items() if v is None],
+            add={COUNTERS[name]: count for name, count in counters.items()},
+        )
+    except table.ConditionFailed:
+        return False
+    return True
+
+
+def delete(workspace_id: str, webhook_id: str) -> bool:
+    """False if there was no such webhook."""
+    try:
+        table.transact([table.delete_op(workspace_pk(workspace_id), _sk(webhook_id), "attribute_exists(PK)")])
+    except table.TransactionCancelled:
+        return False
+    return True
+
+
+# -- signing secrets ------------------------------------------------------------------------------
+def secret_name(workspace_id: str, webhook_id: str) -> str:
+    return f"{settings().webhook_secrets_prefix}{workspace_id}/{webhook_id}"
+
+
+def put_secret(workspace_id: str, webhook_id: str, value: str) -> None:
+    """Create the secret, or store a new value if it exists (a rotation)."""
+    name = secret_name(workspace_id, webhook_id)
+    client = secrets.client()
+    try:
+        client.create_secret(
+            Name=name,
+            SecretString=value,
+            Description="Signing secret of a Parley webhook",
+            Tags=[
+                {"Key": "parley:workspace", "Value": workspace_id},
+                {"Key": "parley:webhook", "Value": webhook_id},
+            ],
+        )
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=value)
+
+
+def get_secret(workspace_id: str, webhook_id: str) -> str | None:
+    client = secrets.client()
+    try:
+        response = client.get_secret_value(SecretId=secret_name(workspace_id, webhook_id))
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return response.get("SecretString")
+
+
+def delete_secret(workspace_id: str, webhook_id: str) -> None:
+    client = secrets.client()
+    # Already gone is fine: deleting is idempotent.
+    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+        client.delete_secret(SecretId=secret_name(workspace_id, webhook_id), ForceDeleteWithoutRecovery=True)
