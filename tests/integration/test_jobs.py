@@ -693,3 +693,21 @@ def test_jobs_list_by_status_newest_activity_first_with_pagination(invoke, key):
     assert [j["id"] for j in completed.body["data"]] == [second["id"]]
     assert archived.body["data"] == []
     assert wrong.status == 422
+
+
+def test_deleting_a_job_purges_its_callback_too(invoke, key, aws):
+    from devstack.events import LambdaContext, sqs_event, sqs_record_from_message
+    from tests.conftest import load_handler
+
+    job = create_job(invoke, key, callback_url="http://127.0.0.1:9/hook")
+    assert [w["conversation_id"] for w in invoke("ListWebhooksFunction", key=key).body["data"]] == [job["id"]]
+
+    assert invoke("DeleteConversationFunction", key=key, path={"conversation_id": job["id"]}).status == 204
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    purge = sqs.receive_message(QueueUrl=aws.ref("PurgeQueue"), MessageSystemAttributeNames=["All"])[
+        "Messages"
+    ]
+    record = sqs_record_from_message(purge[0], aws.get_att("PurgeQueue", "Arn"))
+    load_handler("PurgeConversationFunction")(sqs_event([record]), LambdaContext("Purge", 300))
+
+    assert invoke("ListWebhooksFunction", key=key).body["data"] == []

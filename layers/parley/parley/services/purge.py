@@ -1,8 +1,9 @@
-"""Removes what remains of a deleted conversation: its items (in pages) and its stored bodies."""
+"""Removes what remains of a deleted conversation: its items (in pages), stored bodies and callback."""
 
 from __future__ import annotations
 
 from parley.observability import logger
+from parley.services import webhooks
 from parley.store import blobs, conversations, table
 
 # Each round deletes up to 25 items (BatchWriteItem's limit); a purge stops after this many rounds
@@ -19,6 +20,7 @@ def purge_conversation(workspace_id: str, conversation_id: str) -> bool:
     for _ in range(MAX_ROUNDS):
         if not table.delete_some(pk, 25):
             blobs.delete_prefix(f"workspaces/{workspace_id}/conversations/{conversation_id}/")
+            webhooks.remove_callbacks(workspace_id, conversation_id)
             return True
     from parley.services.conversations import request_purge
 
