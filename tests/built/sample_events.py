@@ -43,6 +43,28 @@ SAMPLE_IDS = {
     "file_id": "file_01JD2QM4F6H8K0N2Q4S6V8X0Z2",
     "inbox_id": "inbox_01JD2QR2J4M6P8S0V2X4Z6C8E0",
     "webhook_id": "wh_01JD2QP8H0K2M4P6R8T0W2Y4B6",
+    # Shinkai's files inbox name (a native inbox id) and a file name in it.
+    "inbox_name": "inbox_01JD2QR2J4M6P8S0V2X4Z6C8E0",
+    "filename": "notes.md",
+}
+# Mintlify's path parameters: its project is the key's workspace, its job a native job.
+SAMPLE_IDS["projectId"] = SAMPLE_IDS["workspace_id"]
+SAMPLE_IDS["id"] = SAMPLE_IDS["job_id"]
+
+# Shinkai's job id and job inbox formats (jobid_<uuid v4>, job_inbox::<job id>::false).
+SHINKAI_JOB_ID = "jobid_3f1c2a9e-7b4d-4e8a-9c6f-2d5b8a1e4f70"
+SHINKAI_INBOX = f"job_inbox::{SHINKAI_JOB_ID}::false"
+# A SerializedLLMProvider as the reference shows it (the API key is a placeholder, never a real one).
+_SHINKAI_LLM_PROVIDER = {
+    "id": "my_gpt",
+    "full_identity_name": "@@localhost.sep-shinkai/main/agent/my_gpt",
+    "perform_locally": False,
+    "external_url": "https://api.openai.com",
+    "api_key": "sk-placeholder",
+    "model": "openai:gpt-4o-mini",
+    "toolkit_permissions": [],
+    "storage_bucket_permissions": [],
+    "allowed_message_senders": [],
 }
 
 # The principal the authorizer vouches for on authorized routes (context values are strings).
@@ -144,7 +166,88 @@ ROUTE_BODIES: dict[str, Any] = {
         "default_embedding_model": "snowflake-arctic-embed:xs",
         "supported_embedding_models": ["snowflake-arctic-embed:xs", "nomic-embed-text:latest"],
     },
+    # Mintlify agent API v2 (a project is the key's workspace).
+    "POST /v2/agent/{projectId}/job": {"prompt": "Add a quickstart guide for the Python SDK"},
+    "POST /v2/agent/{projectId}/job/{id}/message": {"prompt": "Also add error handling examples"},
+    # Odyssey (camelCase bodies; the workspace is the key's).
+    "POST /api/chat/message": {
+        "workspaceId": SAMPLE_IDS["workspace_id"],
+        "conversationId": SAMPLE_IDS["conversation_id"],
+        "message": "Where is my order #1234?",
+        "disableMemory": True,
+        "isFirst": False,
+    },
+    "POST /api/conversations": {"workspaceId": SAMPLE_IDS["workspace_id"], "conversationName": "Orders"},
+    # Shinkai node API v2: jobs and smart inboxes (the reference's request examples).
+    "POST /v2/create_job": {
+        "llm_provider": SAMPLE_IDS["agent_id"],
+        "job_creation_info": {
+            "scope": {
+                "local_vrkai": [],
+                "local_vrpack": [],
+                "vector_fs_items": [],
+                "vector_fs_folders": [],
+                "network_folders": [],
+            },
+            "is_hidden": False,
+            "associated_ui": None,
+        },
+    },
+    "POST /v2/job_message": {
+        "job_message": {
+            "job_id": SHINKAI_JOB_ID,
+            "content": "Summarise the Q3 report",
+            "files_inbox": "",
+        }
+    },
+    "POST /v2/last_messages": {"inbox_name": SHINKAI_INBOX, "limit": 10, "offset_key": None},
+    "POST /v2/last_messages_with_branches": {"inbox_name": SHINKAI_INBOX, "limit": 10, "offset_key": None},
+    "POST /v2/retry_message": {"message_id": SAMPLE_IDS["message_id"], "inbox_name": SHINKAI_INBOX},
+    "POST /v2/update_job_config": {"job_id": SHINKAI_JOB_ID, "config": {"temperature": 0.2}},
+    "POST /v2/update_job_scope": {
+        "job_id": SHINKAI_JOB_ID,
+        "job_scope": {"vector_fs_items": [], "vector_fs_folders": [{"path": "/reports"}]},
+    },
+    "POST /v2/change_job_llm_provider": {"job_id": SHINKAI_JOB_ID, "new_agent_id": SAMPLE_IDS["agent_id"]},
+    "POST /v2/stop_llm": {"inbox_name": SHINKAI_INBOX},
+    "POST /v2/update_smart_inbox_name": {"inbox_name": SHINKAI_INBOX, "custom_name": "Q3 report"},
+    # Shinkai node API v2: files inboxes, LLM providers and node settings.
+    "POST /v2/add_file_to_inbox": RawBody(
+        f"multipart/form-data; boundary={_UPLOAD_BOUNDARY}",
+        (
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file_inbox_name"\r\n\r\n'
+            f"{SAMPLE_IDS['inbox_id']}\r\n"
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="filename"\r\n\r\n'
+            "notes.md\r\n"
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file_data"; filename="notes.md"\r\n'
+            "Content-Type: text/markdown\r\n\r\n"
+            "# Contract notes\n\nRenewal is due on 1 March.\n\r\n"
+            f"--{_UPLOAD_BOUNDARY}--\r\n"
+        ).encode(),
+    ),
+    "POST /v2/add_llm_provider": _SHINKAI_LLM_PROVIDER,
+    "POST /v2/modify_llm_provider": {**_SHINKAI_LLM_PROVIDER, "model": "openai:gpt-4o"},
+    "POST /v2/remove_llm_provider": "my_gpt",
+    "POST /v2/initial_registration": {"profile_encryption_pk": "9a" * 32, "profile_identity_pk": "4f" * 32},
+    "POST /v2/default_embedding_model": "snowflake-arctic-embed:xs",
+    "POST /v2/supported_embedding_models": ["snowflake-arctic-embed:xs", "nomic-embed-text:latest"],
+    "POST /v2/add_ollama_models": {"models": ["llama3.1:8b"]},
+    "POST /v2/change_node_name": "@@parley.sep-shinkai",
+    "POST /v2/local_processing_preference": True,
+    # Mielto (docs.mielto.com): the seed page's request example.
+    "POST /api/v1/messages": {
+        "conversation_id": SAMPLE_IDS["conversation_id"],
+        "content": {"content": "Hello", "role": "user", "message_type": "text", "sender_id": "u1"},
+        "enable_memories": False,
+    },
+    "PUT /api/v1/messages/{message_id}": {"tags": ["orders"], "meta_data": {"channel": "web"}},
+    "POST /api/v1/conversations": {"title": "Onboarding", "is_public": False, "owner_id": "user-1"},
 }
+# Headers a route needs besides the key (Odyssey names the end user in a userId header).
+ROUTE_HEADERS = {"POST /api/chat/message": {"userId": "user_42"}}
 ROUTE_QUERIES = {
     "GET /v1/workspaces": "limit=20",
     "GET /v1/api-keys": "limit=20",
@@ -157,6 +260,15 @@ ROUTE_QUERIES = {
     "GET /v1/jobs/{job_id}/messages": "limit=20&order=asc",
     "GET /v1/inboxes": "limit=20",
     "GET /v1/inboxes/{inbox_id}/files": "limit=20",
+    "GET /api/conversations": f"workspaceId={SAMPLE_IDS['workspace_id']}",
+    "GET /api/chat/messages": (
+        f"workspaceId={SAMPLE_IDS['workspace_id']}&conversationId={SAMPLE_IDS['conversation_id']}"
+    ),
+    "GET /v2/get_job_config": f"job_id={SHINKAI_JOB_ID}",
+    "GET /v2/get_job_scope": f"job_id={SHINKAI_JOB_ID}",
+    "GET /v2/all_inboxes": "limit=20&offset=&show_hidden=false",
+    "GET /api/v1/messages": f"conversation_id={SAMPLE_IDS['conversation_id']}&limit=100&order_direction=asc",
+    "GET /api/v1/conversations": "skip=0&limit=100&status=active",
 }
 # Queue message bodies per worker (the turn id doubles as the FIFO deduplication id).
 _TURN_COMPLETED = {
@@ -232,6 +344,7 @@ def _headers(route: HttpRoute, body: bytes | None, content_type: str = "applicat
     if body is not None:
         headers["content-type"] = content_type
         headers["content-length"] = str(len(body))
+    headers.update(ROUTE_HEADERS.get(route.route_key, {}))
     return headers
 
 

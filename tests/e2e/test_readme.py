@@ -59,5 +59,7 @@ def test_the_readme_curl_examples_run_verbatim_against_the_devstack(tmp_path: Pa
         assert "409" in codes  # a message to the completed job
         assert "download identical" in done.stdout
         assert "content identical" in done.stdout
+        assert '"type":"response"' in compact  # Odyssey's synchronous answer
+        assert '"prLink":null' in compact  # Mintlify's AgentJob
     finally:
         stack.stop()

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from parley import errors
+from parley.http import Principal
+from parley.models.agents import CreateAgent
 from parley.providers.base import ChatMessage, ChatRequest
 from parley.services import agents as agent_service
 from parley.services import providers as provider_service
@@ -268,3 +271,18 @@ def test_the_starter_agent_is_a_default_assistant_on_a_scripted_provider(invoke,
     )
     assert echo.content == "You said: Hello"
     assert [(r["match"], r["delay_ms"]) for r in providers[0]["options"]["script"]] == [("(?i)^slow", 2000)]
+
+
+def test_a_compat_api_names_its_agent_and_a_taken_id_is_a_conflict(invoke, admin, provider):
+    # Given a compat API creating an agent with the id its client chose (Shinkai's add_llm_provider)
+    principal = Principal(workspace_id=admin["workspace"]["id"], key_id="key_test", role="admin")
+    body = CreateAgent(name="my_gpt", provider_id=provider["id"])
+
+    # When
+    created = agent_service.create(principal, body, agent_id="my_gpt")
+
+    # Then it has that id, natively too, and the id cannot be taken twice
+    assert created.id == "my_gpt"
+    assert get(invoke, admin["key"], "my_gpt").body["id"] == "my_gpt"
+    with pytest.raises(errors.Conflict):
+        agent_service.create(principal, body, agent_id="my_gpt")

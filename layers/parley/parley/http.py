@@ -71,6 +71,12 @@ class Request:
         except ValueError as exc:
             raise errors.BadRequest(f"The request body is not valid JSON: {exc}") from exc
 
+    @property
+    def auth_error(self) -> str | None:
+        """Why the compat authorizer let this request through without a workspace (parley.auth)."""
+        context = (self.event.get("requestContext") or {}).get("authorizer", {}).get("lambda") or {}
+        return context.get("auth_error")
+
     def principal(self) -> Principal | None:
         context = (self.event.get("requestContext") or {}).get("authorizer", {}).get("lambda")
         if not context or not context.get("workspace_id"):
@@ -115,11 +121,18 @@ class _Route:
 _current: ContextVar[tuple[Request, Principal | None]] = ContextVar("parley_current_request")
 
 
-class Api:
-    """A resolver for one function's route(s). Use ``api()`` to create it."""
+ErrorFormatter = Callable[[errors.ParleyError, str], dict[str, Any]]
 
-    def __init__(self) -> None:
+
+class Api:
+    """A resolver for one function's route(s). Use ``api()`` to create it.
+
+    ``error_format`` turns a domain error into the response: Parley's own shape by default; each
+    compatibility API passes its own (parley.compat)."""
+
+    def __init__(self, error_format: ErrorFormatter | None = None) -> None:
         self._routes: dict[str, _Route] = {}
+        self._error_format = error_format or error_response
 
     # -- registration -------------------------------------------------------------------------
     def route(
@@ -197,7 +210,7 @@ class Api:
             )
             principal = request.principal()
             if principal is None and not route.public:
-                raise errors.Unauthorized("An API key is required.")
+                raise _refusal(request.auth_error)
             limit = route.max_body_bytes or settings().max_body_bytes
             if len(event.get("body") or "") > limit * 4 // 3 + 4 or len(request.body) > limit:
                 raise errors.PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
@@ -208,12 +221,12 @@ class Api:
                 _current.reset(token)
             return _to_response(result, route.status, request_id)
         except errors.ParleyError as exc:
-            return error_response(exc, request_id)
+            return self._error_format(exc, request_id)
         except ValidationError as exc:
-            return error_response(_validation_failed(exc), request_id)
+            return self._error_format(_validation_failed(exc), request_id)
         except Exception:
             logger.exception("unhandled error")
-            return error_response(errors.ParleyError("An internal error occurred."), request_id)
+            return self._error_format(errors.ParleyError("An internal error occurred."), request_id)
 
     def _match(self, event: Mapping[str, Any]) -> tuple[_Route, dict[str, str]]:
         route = self._routes.get(str(event.get("routeKey", "")))
@@ -228,8 +241,16 @@ class Api:
         raise errors.NotFound("No such route.")
 
 
-def api() -> Api:
-    return Api()
+def api(error_format: ErrorFormatter | None = None) -> Api:
+    return Api(error_format)
+
+
+def _refusal(auth_error: str | None) -> errors.ParleyError:
+    if auth_error == "workspace_mismatch":
+        return errors.Forbidden("The X-Workspace-Id header does not match the API key's workspace.")
+    if auth_error == "invalid_key":
+        return errors.Unauthorized("The API key is unknown or revoked.")
+    return errors.Unauthorized("An API key is required.")
 
 
 def lambda_handler(app: Api) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:

@@ -127,9 +127,11 @@ def _run_claimed(turn: dict[str, Any]) -> str:
 
 
 def _agent_for(turn: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
-    agent_id = conversation.get("agent_id") or agent_service.default_agent_id(turn["workspace_id"])
+    # A turn may pin its own agent (messages.post's agent_id); otherwise the conversation's answers.
+    asked = turn.get("pinned_agent_id") or conversation.get("agent_id")
+    agent_id = asked or agent_service.default_agent_id(turn["workspace_id"])
     agent = agent_service.load_agent(turn["workspace_id"], agent_id) if agent_id else None
-    if agent is None and conversation.get("agent_id"):
+    if agent is None and asked:
         fallback = agent_service.default_agent_id(turn["workspace_id"])
         agent = agent_service.load_agent(turn["workspace_id"], fallback) if fallback else None
     # A job may name its own provider and model: over its agent's, or with no agent at all.

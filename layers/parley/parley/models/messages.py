@@ -46,6 +46,17 @@ class UpdateMessage(RequestModel):
     meta_data: dict[str, Any] | None = Field(None, max_length=50)
 
 
+class ReviseMessage(RequestModel):
+    """A stored message changed in place (no new version, no turn): what compat APIs' updates allow."""
+
+    content: str | None = Field(None, max_length=MAX_CONTENT_CHARS)
+    message_type: str | None = Field(None, max_length=50)
+    tool_calls: list[dict[str, Any]] | None = Field(None, max_length=50)
+    attachments: list[dict[str, Any]] | None = Field(None, max_length=MAX_ATTACHMENTS)
+    tags: list[str] | None = Field(None, max_length=MAX_TAGS)
+    meta_data: dict[str, Any] | None = Field(None, max_length=50)
+
+
 class Feedback(RequestModel):
     rating: Literal["like", "dislike"] | None = Field(description="null clears this user's feedback")
     user_id: str = Field(min_length=1, max_length=200)

@@ -54,7 +54,9 @@ STARTER_SCRIPT = [{"match": "(?i)^slow", "reply": "You said: {message}", "delay_
 
 
 # -- the API --------------------------------------------------------------------------------------
-def create(principal: Principal, body: CreateAgent) -> Agent:
+def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = None) -> Agent:
+    """A new agent; ``agent_id`` names it (compat APIs whose clients choose ids), else a new id.
+    An id already in use is a Conflict."""
     principal.require_admin()
     workspace_id = principal.workspace_id
     provider = _provider(workspace_id, body.provider_id)
@@ -63,6 +65,8 @@ def create(principal: Principal, body: CreateAgent) -> Agent:
         **body.model_dump(exclude={"provider_id", "is_default", "model"}),
         model=body.model or _default_model(provider),
     )
+    if agent_id is not None:
+        agent["id"] = agent_id
     is_default = _insert(workspace_id, agent, body.is_default)
     _forget(workspace_id, agent["id"])
     return _model(agent, is_default=is_default)
@@ -262,6 +266,8 @@ def _insert(workspace_id: str, agent: dict[str, Any], wanted_default: bool | Non
         try:
             table.transact(operations)
         except table.TransactionCancelled as exc:
+            if exc.failed_at(0):
+                raise errors.Conflict(f"Agent {agent['id']} already exists.") from exc
             if exc.failed_at(1):
                 raise _unknown_provider(agent["provider_id"]) from exc
             if make_default and exc.failed_at(2) and wanted_default is None:

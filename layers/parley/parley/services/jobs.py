@@ -63,7 +63,8 @@ def require(workspace_id: str, job_id: str, *, consistent: bool = False) -> dict
 
 
 # -- create, read, list, change ------------------------------------------------------------------
-def create(principal: Principal, body: CreateJob) -> CreatedJob:
+def create(principal: Principal, body: CreateJob, *, job_id: str | None = None) -> CreatedJob:
+    """Create a job; ``job_id`` lets a compat API choose the id in its own format (Shinkai's ``jobid_…``)."""
     workspace_id = principal.workspace_id
     if body.agent_id:
         _require_agent(workspace_id, body.agent_id)
@@ -72,7 +73,7 @@ def create(principal: Principal, body: CreateJob) -> CreatedJob:
     job = conversations.new_conversation(
         workspace_id,
         kind=KIND,
-        id=ids.new_id("job"),
+        id=job_id or ids.new_id("job"),
         title=body.title or (_title_from(body.prompt) if body.prompt else None),
         agent_id=body.agent_id,
         metadata=body.metadata,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from parley.models.messages import (
     Message,
     MessageListQuery,
     NewMessage,
+    ReviseMessage,
     SendMessage,
     UpdateMessage,
 )
@@ -75,10 +77,12 @@ def post(
     respond: bool,
     reject_if_busy: bool = False,
     parent_message_id: str | None = None,
+    agent_id: str | None = None,
 ) -> Accepted:
     """Store a message in ``conversation`` and, if ``respond``, queue the turn that answers it.
 
     Also the entry point of the compat translators, which build a NewMessage from their wire shape.
+    ``agent_id`` pins the agent that answers this turn only (Odyssey's per-message ``agentId``).
     """
     ensure_open(conversation)
     if body.attachments:
@@ -103,6 +107,8 @@ def post(
     }
     # The turn's id sorts after its message, and its reply's id (derived from it) after both.
     turn = turn_service.new_turn(workspace_id, conversation, message["id"], now_ms + 1) if respond else None
+    if turn and agent_id:
+        turn["agent_id"] = turn["pinned_agent_id"] = agent_id
     item = store.prepare(message)
     operations = [
         _advance_op(
@@ -207,6 +213,27 @@ def update(principal: Principal, conversation_id: str, message_id: str, body: Up
     changes["updated_at"] = clock.iso()
     try:
         return view(store.update(principal.workspace_id, conversation_id, message_id, set_fields=changes))
+    except table.ConditionFailed as exc:
+        raise errors.NotFound(f"Message {message_id} not found.") from exc
+
+
+def revise(workspace_id: str, conversation_id: str, message_id: str, body: ReviseMessage) -> Message:
+    """Change a stored message in place (compat APIs' message updates): content keeps its checksum true.
+
+    Unlike ``edit`` this makes no new version and starts no turn."""
+    conversation_store.require(workspace_id, conversation_id)
+    changes = body.model_dump(exclude_none=True)
+    if not changes:
+        return view(_require_message(workspace_id, conversation_id, message_id))
+    if changes.get("attachments"):
+        from parley.services.files import check_attachments
+
+        check_attachments(workspace_id, changes["attachments"])
+    if "content" in changes:
+        changes["checksum"] = checksum(changes["content"])
+    changes["updated_at"] = clock.iso()
+    try:
+        return view(store.revise(workspace_id, conversation_id, message_id, changes))
     except table.ConditionFailed as exc:
         raise errors.NotFound(f"Message {message_id} not found.") from exc
 
@@ -336,6 +363,20 @@ def list_messages(principal: Principal, conversation_id: str, query: MessageList
             return _page(store.resolve_content(matched), None)
 
 
+def scan(workspace_id: str, conversation_id: str, *, newest_first: bool = False) -> Iterator[dict[str, Any]]:
+    """Every message of a conversation in time order (content resolved), up to MAX_SCANNED_MESSAGES."""
+    cursor = None
+    scanned = 0
+    while True:
+        items, cursor = store.page(
+            workspace_id, conversation_id, limit=100, cursor=cursor, newest_first=newest_first
+        )
+        yield from store.resolve_content(items)
+        scanned += len(items)
+        if cursor is None or scanned >= MAX_SCANNED_MESSAGES:
+            return
+
+
 def _list_branch(workspace_id: str, conversation_id: str, query: MessageListQuery) -> Page[Message]:
     everything = _all_messages(workspace_id, conversation_id)
     if query.branch not in everything:
@@ -370,6 +411,16 @@ def list_branches(principal: Principal, conversation_id: str) -> BranchList:
         )
     data.sort(key=lambda b: b.last_message_at, reverse=True)
     return BranchList(data=data)
+
+
+def tree(workspace_id: str, conversation_id: str) -> dict[str, dict[str, Any]]:
+    """Every message of a conversation by id (bounded; content not yet read from S3), for callers that
+    walk its branches themselves; ``with_content`` then views the ones they keep."""
+    return _all_messages(workspace_id, conversation_id)
+
+
+def with_content(items: list[dict[str, Any]]) -> list[Message]:
+    return [view(item) for item in store.resolve_content(items)]
 
 
 def _all_messages(workspace_id: str, conversation_id: str) -> dict[str, dict[str, Any]]:

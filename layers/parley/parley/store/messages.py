@@ -99,6 +99,33 @@ def update(workspace_id: str, conversation_id: str, message_id: str, **kwargs: A
     return public(item)
 
 
+def revise(
+    workspace_id: str, conversation_id: str, message_id: str, set_fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Update one message in place, ``content`` included: large content moves to S3 (or back inline).
+
+    Raises table.ConditionFailed if the message does not exist."""
+    pk, sk = conversation_pk(workspace_id, conversation_id), message_sk(message_id)
+    fields = dict(set_fields)
+    remove: list[str] = []
+    stale_blob = None
+    if "content" in fields:
+        current = table.get(pk, sk, consistent=True)
+        if current is None:
+            raise table.ConditionFailed()
+        if len(fields["content"].encode()) > INLINE_CONTENT_LIMIT:
+            # Same key as the old body (if any): the write replaces it.
+            fields["content_ref"] = blobs.put_text(_content_key(current), fields["content"])
+            fields["content"] = ""
+        elif current.get("content_ref"):
+            remove.append("content_ref")
+            stale_blob = current["content_ref"]
+    item = public(table.update(pk, sk, set_fields=fields, remove=remove))
+    if stale_blob:
+        blobs.delete(stale_blob)
+    return item
+
+
 def update_op(workspace_id: str, conversation_id: str, message_id: str, **kwargs: Any) -> dict[str, Any]:
     return table.update_op(conversation_pk(workspace_id, conversation_id), message_sk(message_id), **kwargs)
 

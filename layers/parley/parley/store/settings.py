@@ -33,3 +33,22 @@ def put(workspace_id: str, changes: Mapping[str, Any], *, expected_version: int)
         values={":expected": expected_version},
     )
     return {k: v for k, v in item.items() if k not in _INTERNAL}
+
+
+# The deployment's own settings (Shinkai's node: its name, keys, local processing preference) are
+# read by public endpoints, before any workspace is known: one item beside the setup marker.
+_NODE = ("DEPLOYMENT", "#NODE")
+
+
+def get_node(*, consistent: bool = False) -> dict[str, Any]:
+    """The deployment's node settings (an empty dict until something is set)."""
+    item = table.get(*_NODE, consistent=consistent) or {}
+    return {k: v for k, v in item.items() if k not in _INTERNAL}
+
+
+def put_node(changes: Mapping[str, Any], *, only_if_absent: str | None = None) -> dict[str, Any]:
+    """Set the given node fields; with ``only_if_absent`` only while that field is unset (raises
+    table.ConditionFailed otherwise). The node settings as they now are."""
+    condition = f"attribute_not_exists({only_if_absent})" if only_if_absent else None
+    item = table.update(*_NODE, set_fields=dict(changes), condition=condition)
+    return {k: v for k, v in item.items() if k not in _INTERNAL}

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from parley.compat import mielto
+from parley.compat.mielto import MessageCreate, MessageRead
+from parley.http import lambda_handler
+
+app = mielto.mielto_api()
+
+
+@app.post("/api/v1/messages", status=201)
+def create_messages(body: MessageCreate) -> list[MessageRead]:
+    return mielto.create_messages(app.principal, body)
+
+
+handler = lambda_handler(app)

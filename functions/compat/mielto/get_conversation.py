@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from parley.compat import mielto
+from parley.compat.mielto import ConversationRead
+from parley.http import lambda_handler
+
+app = mielto.mielto_api()
+
+
+@app.get("/api/v1/conversations/<conversation_id>")
+def get_conversation(conversation_id: str) -> ConversationRead:
+    return mielto.get_conversation(app.principal, conversation_id)
+
+
+handler = lambda_handler(app)
