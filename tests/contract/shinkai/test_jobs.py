@@ -450,3 +450,40 @@ def test_an_unknown_path_is_404_please_check_your_url(api):
     status, _, body = api.post("/v2/no_such_endpoint", json={})
 
     assert (status, body) == (404, {"code": 404, "error": "Not Found", "message": "Please check your URL."})
+
+
+def test_a_job_message_with_a_files_inbox_attaches_its_files(api, key, job_id):
+    _, _, files_inbox = api.post("/v2/create_files_inbox", headers=bearer(key))
+    upload = api.request(
+        "POST",
+        "/v2/add_file_to_inbox",
+        headers={**bearer(key), "content-type": "multipart/form-data; boundary=XyZ"},
+        body=(
+            b'--XyZ\r\nContent-Disposition: form-data; name="file_inbox_name"\r\n\r\n'
+            + files_inbox.encode()
+            + b'\r\n--XyZ\r\nContent-Disposition: form-data; name="filename"\r\n\r\nspec.md\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="file_data"; filename="spec.md"\r\n'
+            b"Content-Type: text/markdown\r\n\r\n# Spec\r\n--XyZ--\r\n"
+        ),
+    )
+    assert upload.status == 200, upload.json
+
+    sent = api.post(
+        "/v2/job_message",
+        headers=bearer(key),
+        json={"job_message": {"job_id": job_id, "content": "see the spec", "files_inbox": files_inbox}},
+    )
+
+    assert sent.status == 200, sent.json
+    status, _, message = api.get(
+        f"/v1/conversations/{job_id}/messages/{sent.json['message_id']}", headers=bearer(key)
+    )
+    assert status == 200
+    assert [a["name"] for a in message["attachments"]] == ["spec.md"]
+    unknown = api.post(
+        "/v2/job_message",
+        headers=bearer(key),
+        json={"job_message": {"job_id": job_id, "content": "x", "files_inbox": "inbox_missing"}},
+    )
+    assert unknown.status == 404
+    assert unknown.json["code"] == 404

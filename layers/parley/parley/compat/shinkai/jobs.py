@@ -18,7 +18,7 @@ from parley import errors
 from parley.compat.shinkai.wire import error_body
 from parley.http import Principal, Response
 from parley.models.jobs import CreateJob, JobConfig, JobScope, UpdateJob
-from parley.models.messages import Message, SendMessage
+from parley.models.messages import MAX_ATTACHMENTS, Message, SendMessage
 from parley.services import agents as agent_service
 from parley.services import jobs
 from parley.services import messages as message_service
@@ -26,6 +26,8 @@ from parley.services import turns as turn_service
 from parley.services.branches import path_to_root
 from parley.store import agents as agent_store
 from parley.store import conversations as conversation_store
+from parley.store import files as file_store
+from parley.store import inboxes as file_store_inboxes
 from parley.store import providers as provider_store
 
 NODE = "@@localhost.sep-shinkai"
@@ -359,7 +361,11 @@ def send_job_message(principal: Principal, body: JobMessageBody) -> dict[str, An
     accepted = jobs.send_message(
         principal,
         job["id"],
-        SendMessage(content=message.content, parent_message_id=message.parent or None),
+        SendMessage(
+            content=message.content,
+            parent_message_id=message.parent or None,
+            attachments=_inbox_attachments(principal.workspace_id, message.files_inbox),
+        ),
     )
     sent = _sent(
         accepted.message.id,
@@ -368,6 +374,16 @@ def send_job_message(principal: Principal, body: JobMessageBody) -> dict[str, An
         accepted.message.created_at,
     )
     return {**sent, "status": "success", "message": "Job message processed successfully", "data": sent}
+
+
+def _inbox_attachments(workspace_id: str, files_inbox: str) -> list[dict[str, Any]]:
+    """The files of the message's ``files_inbox`` (a files inbox id), attached to it as Shinkai does."""
+    if not files_inbox:
+        return []
+    if file_store_inboxes.get(workspace_id, files_inbox) is None:
+        raise errors.NotFound(f"Files inbox {files_inbox} not found")
+    files, _ = file_store.list_in_inbox(workspace_id, files_inbox, MAX_ATTACHMENTS, None)
+    return [{"file_id": f["id"], "name": f["name"], "content_type": f["content_type"]} for f in files]
 
 
 def retry_message(principal: Principal, body: RetryMessageBody) -> dict[str, Any]:
