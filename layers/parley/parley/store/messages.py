@@ -148,8 +148,10 @@ def set_feedback(
         request["ExpressionAttributeValues"] = {":rating": {"S": rating}}
     try:
         response = table.client().update_item(**request)
-    except table.client().exceptions.ConditionalCheckFailedException as exc:
-        raise table.ConditionFailed() from exc
+    except Exception as exc:
+        if table.lost_condition(exc):
+            raise table.ConditionFailed() from exc
+        raise
     return public(table.from_item(response["Attributes"]))
 
 

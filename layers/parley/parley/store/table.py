@@ -141,6 +141,19 @@ class ConditionFailed(Exception):
     """A conditional write lost: the item is gone, or not in the state the write required."""
 
 
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else).
+
+    Matched by code, not by ``client.exceptions.X``: those classes belong to the session that made
+    the client, and two threads making a process's first client can end up with two sessions."""
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def lost_condition(exc: BaseException) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
 def update(pk: str, sk: str, **kwargs: Any) -> dict[str, Any]:
     """Update one item conditionally (arguments as ``update_op``) and return it as it is now.
 
@@ -148,8 +161,10 @@ def update(pk: str, sk: str, **kwargs: Any) -> dict[str, Any]:
     body = update_op(pk, sk, **kwargs)["Update"]
     try:
         response = client().update_item(TableName=table_name(), ReturnValues="ALL_NEW", **body)
-    except client().exceptions.ConditionalCheckFailedException as exc:
-        raise ConditionFailed() from exc
+    except Exception as exc:
+        if lost_condition(exc):
+            raise ConditionFailed() from exc
+        raise
     return from_item(response["Attributes"])
 
 
@@ -193,8 +208,11 @@ def transact(operations: Iterable[Mapping[str, Any]]) -> None:
     items = [_with_table(op) for op in operations]
     try:
         client().transact_write_items(TransactItems=items)
-    except client().exceptions.TransactionCanceledException as exc:
-        reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+    except Exception as exc:
+        if error_code(exc) != "TransactionCanceledException":
+            raise
+        cancellations = getattr(exc, "response", {}).get("CancellationReasons", [])
+        reasons = [r.get("Code", "None") for r in cancellations]
         raise TransactionCancelled(reasons) from exc
 
 
