@@ -70,8 +70,8 @@ check-template: validate test-built ## the template checks CI runs
 bench: $(VENV)/.installed ## run the benchmarks, write bench/results.json
 	$(PY) -m bench
 
-openapi: $(VENV)/.installed ## write openapi.json from the functions' routes and models
-	$(PY) -m devstack.openapi > openapi.json
+openapi: $(VENV)/.installed ## write openapi.json (and the copy GET /v1/openapi.json serves) from the routes and models
+	$(PY) -m devstack.openapi --write
 
 clean: ## remove virtual environments, builds and caches
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .devstack

@@ -2,20 +2,30 @@
 
 Built from what the code itself declares: each template function's HttpApi route, its handler's
 parameters (path, ``query`` model, body model) and return annotation, and the pydantic schemas.
+
+``python -m devstack.openapi --write`` (``make openapi``) writes it to the committed files instead:
+``openapi.json`` at the repository root, and the copy ``GET /v1/openapi.json`` serves from inside the
+functions' package. tests/unit/test_openapi.py fails when either is stale.
 """
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
 from devstack.runtime import MODULE_PACKAGE, code_paths, load_module
 from devstack.template import FunctionSpec, load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Both written from one rendering; the second ships in the Lambda package (CodeUri: functions/).
+DOCUMENT_FILES = (REPO_ROOT / "openapi.json", REPO_ROOT / "functions" / "api" / "docs" / "openapi.json")
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -169,9 +179,23 @@ def _rename_refs(value: Any) -> Any:
     return value
 
 
-def main() -> int:
-    json.dump(build(), sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+def render(document: dict[str, Any]) -> str:
+    """The document as committed, byte-identical on every run: paths and schemas sorted by name, and
+    each model's fields in their declared order (the order a reader of Swagger UI wants)."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.openapi", description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write the committed openapi.json files")
+    args = parser.parse_args(argv)
+    text = render(build())
+    if not args.write:
+        sys.stdout.write(text)
+        return 0
+    for path in DOCUMENT_FILES:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(REPO_ROOT)}", file=sys.stderr)
     return 0
 
 

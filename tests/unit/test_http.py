@@ -256,3 +256,69 @@ def test_a_bytes_body_without_a_content_type_is_an_octet_stream():
 
     assert response["headers"]["content-type"] == "application/octet-stream"
     assert base64.b64decode(response["body"]) == b"\x00\xff\xfe binary \r\n\x80"
+
+
+def text_app(content_type: str | None):
+    app = api()
+
+    @app.get("/v1/page")
+    def page() -> Response:
+        headers = {"content-type": content_type} if content_type else {}
+        return Response(200, "<p>héllo</p>", headers)
+
+    return app
+
+
+def test_a_str_body_is_sent_as_is_with_its_content_type():
+    response = text_app("text/html; charset=utf-8").resolve(event("GET", "/v1/page", "/v1/page"))
+
+    assert response["statusCode"] == 200
+    assert response["body"] == "<p>héllo</p>"
+    assert "isBase64Encoded" not in response
+    assert response["headers"]["content-type"] == "text/html; charset=utf-8"
+    assert response["headers"]["x-request-id"] == "req-123"
+
+
+def test_a_str_body_without_a_content_type_is_plain_text():
+    response = text_app(None).resolve(event("GET", "/v1/page", "/v1/page"))
+
+    assert response["headers"]["content-type"] == "text/plain; charset=utf-8"
+
+
+def parsed(raw_body: str) -> Any:
+    return Request(event={"body": raw_body}, path_params={}, query={}, headers={}, request_id="r").json()
+
+
+def test_a_body_nested_deeper_than_dynamodb_allows_is_a_bad_request_not_a_crash():
+    with pytest.raises(errors.BadRequest, match="nested deeper than 24 levels"):
+        parsed('{"meta": ' + '{"k": ' * 2_000 + "1" + "}" * 2_000 + "}")
+
+
+def test_a_body_nested_24_deep_is_accepted():
+    assert parsed("[" * 24 + "]" * 24) == json.loads("[" * 24 + "]" * 24)
+
+
+def test_a_lone_surrogate_escape_is_a_bad_request():
+    with pytest.raises(errors.BadRequest, match="surrogate"):
+        parsed('{"meta": {"k": "a\\ud800"}}')
+
+
+def test_a_surrogate_pair_escape_is_text():
+    assert parsed('{"name": "\\ud83d\\ude00"}') == {"name": "😀"}
+
+
+@pytest.mark.parametrize(
+    "number", ["4.8280616233583805e-231", "1e200", "-1e126", "1" * 39, "NaN", "-Infinity"]
+)
+def test_a_number_dynamodb_cannot_store_is_a_bad_request(number: str):
+    with pytest.raises(errors.BadRequest):
+        parsed(f'{{"config": {{"temperature": {number}}}}}')
+
+
+def test_numbers_in_dynamodb_range_are_parsed():
+    assert parsed('{"a": 0.0, "b": 1e-130, "c": -9.9e125, "d": %s}' % ("9" * 38)) == {
+        "a": 0.0,
+        "b": 1e-130,
+        "c": -9.9e125,
+        "d": int("9" * 38),
+    }

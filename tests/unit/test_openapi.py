@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from devstack.openapi import build
+from devstack.openapi import DOCUMENT_FILES, REPO_ROOT, build, render
 from devstack.template import load_template
 
 
@@ -42,3 +42,21 @@ def test_bodies_and_responses_point_at_the_pydantic_schemas(document):
 
 def test_public_routes_need_no_key(document):
     assert document["paths"]["/v1/health"]["get"]["security"] == []
+
+
+def test_the_committed_document_is_current(document):
+    """CI's staleness check: the committed files are exactly what ``make openapi`` writes now."""
+    expected = render(document)
+    for path in DOCUMENT_FILES:
+        committed = path.read_text(encoding="utf-8") if path.exists() else ""
+        assert committed == expected, f"{path.relative_to(REPO_ROOT)} is stale: run make openapi"
+
+
+def test_the_document_is_served_from_inside_the_functions_package():
+    served = REPO_ROOT / "functions" / "api" / "docs" / "openapi.json"
+    assert served in DOCUMENT_FILES
+
+
+def test_every_operation_has_a_unique_id(document):
+    ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))

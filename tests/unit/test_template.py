@@ -219,9 +219,10 @@ def test_every_function_has_least_privilege_policies() -> None:
 
 
 def test_every_function_that_touches_aws_has_policies() -> None:
-    # Only the health check needs no AWS access; anything else without Policies cannot work.
+    # Only the health check and the API document (a file in the package) need no AWS access;
+    # anything else without Policies cannot work.
     no_policies = [f.logical_id for f in FUNCTIONS if not f.properties.get("Policies")]
-    assert set(no_policies) <= {"HealthFunction"}
+    assert set(no_policies) <= {"HealthFunction", "GetOpenApiFunction", "GetDocsFunction"}
 
 
 @pytest.mark.parametrize(
@@ -316,11 +317,11 @@ Resources:
     assert duplicate_routes(template) == ["GET /v1/things"]
 
 
-def test_only_setup_and_health_are_public_among_native_routes() -> None:
+def test_only_setup_health_and_the_api_document_are_public_among_native_routes() -> None:
     # Compatibility routes (outside /v1) may have their own scheme; native ones all need an API key.
     public = {r.route_key for f in FUNCTIONS for r in f.routes if r.authorizer is None}
     native_public = {key for key in public if key.split(" ", 1)[1].startswith("/v1/")}
-    assert native_public <= {"GET /v1/health", "GET /v1/setup", "POST /v1/setup"}
+    assert native_public <= {"GET /v1/health", "GET /v1/setup", "POST /v1/setup", "GET /v1/openapi.json"}
 
 
 def test_http_route_paths_use_api_gateway_parameter_syntax() -> None:

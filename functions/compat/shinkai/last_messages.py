@@ -9,7 +9,7 @@ from parley.http import lambda_handler
 app = shinkai_api()
 
 
-@app.post("/v2/last_messages")
+@app.post("/v2/last_messages", idempotent=False)  # a read (Shinkai uses POST)
 def last_messages(body: jobs.LastMessagesBody) -> list[dict[str, Any]]:
     return jobs.last_messages(app.principal, body)
 

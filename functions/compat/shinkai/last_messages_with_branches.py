@@ -9,7 +9,7 @@ from parley.http import lambda_handler
 app = shinkai_api()
 
 
-@app.post("/v2/last_messages_with_branches")
+@app.post("/v2/last_messages_with_branches", idempotent=False)  # a read
 def last_messages_with_branches(body: jobs.LastMessagesBody) -> list[list[dict[str, Any]]]:
     return jobs.last_messages_with_branches(app.principal, body)
 

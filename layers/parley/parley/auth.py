@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from parley import quota
 from parley.ids import api_key_hash
 from parley.store import api_keys
 
@@ -42,4 +43,6 @@ def authenticate(event: Mapping[str, Any]) -> tuple[dict[str, str] | None, str |
         "key_id": grant["key_id"],
         "role": grant["role"],
         "deployment_admin": "true" if grant.get("deployment_admin") else "false",
+        # Counted here, where the workspace is first known; parley.http answers 429 over the quota.
+        **quota.check(grant["workspace_id"]),
     }, None

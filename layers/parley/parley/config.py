@@ -33,6 +33,10 @@ class Settings(BaseModel):
     region: str = Field("us-east-1", validation_alias="AWS_REGION")
     # Request bodies above this are refused with 413 (API Gateway's own limit is 10 MB).
     max_body_bytes: int = Field(1_048_576, validation_alias="PARLEY_MAX_BODY_BYTES")
+    # Requests per workspace per minute, counted by the authorizers (parley.quota); 0 turns it off.
+    workspace_requests_per_minute: int = Field(
+        600, ge=0, validation_alias="PARLEY_WORKSPACE_REQUESTS_PER_MINUTE"
+    )
 
 
 @cache

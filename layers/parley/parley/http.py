@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from parley import errors
+from parley import errors, idempotency
 from parley.config import settings
 from parley.observability import bind_request, logger
 
@@ -67,9 +67,13 @@ class Request:
         if not self.body.strip():
             return {}
         try:
-            return json.loads(self.body)
-        except ValueError as exc:
+            value = json.loads(
+                self.body, parse_float=_storable_float, parse_int=_storable_int, parse_constant=_no_constant
+            )
+        except (ValueError, RecursionError) as exc:
             raise errors.BadRequest(f"The request body is not valid JSON: {exc}") from exc
+        _check_storable(value, self.body)
+        return value
 
     @property
     def auth_error(self) -> str | None:
@@ -89,12 +93,63 @@ class Request:
         )
 
 
+# DynamoDB refuses documents nested deeper than 32 levels; an item wraps a body in a level or two.
+MAX_JSON_DEPTH = 24
+# A JSON escape of a UTF-16 surrogate; alone (no pair) it decodes to text UTF-8 cannot encode.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+# DynamoDB's numbers: 38 significant digits, magnitudes from 1e-130 to below 1e126.
+_MAX_NUMBER_DIGITS = 38
+
+
+def _storable_float(text: str) -> float:
+    value = float(text)
+    if value != 0 and not 1e-130 <= abs(value) < 1e126:
+        raise errors.BadRequest(f"The number {text[:40]} is out of range (1e-130 to 1e126, or 0).")
+    return value
+
+
+def _storable_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
+        raise errors.BadRequest(f"The integer {text[:40]}... has more than {_MAX_NUMBER_DIGITS} digits.")
+    return int(text)
+
+
+def _no_constant(name: str) -> None:
+    raise errors.BadRequest(f"{name} is not a JSON number.")
+
+
+def _check_storable(value: Any, raw: bytes) -> None:
+    """Refuse (400) valid JSON no store or log could take: lone surrogates, or nesting too deep."""
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise errors.BadRequest(
+                "The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff)."
+            ) from exc
+    level: list[Any] = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(MAX_JSON_DEPTH):  # after the n-th pass, ``level`` holds the containers n + 1 deep
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return
+    raise errors.BadRequest(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+
+
 @dataclass
 class Response:
     """An explicit response, for when a handler needs a status or headers other than the route's.
 
     A ``bytes`` body is sent as is (base64 on the wire, ``isBase64Encoded``), with the content type
-    given in ``headers`` (``application/octet-stream`` if none).
+    given in ``headers`` (``application/octet-stream`` if none). A ``str`` body is sent as is too, as
+    text (e.g. an HTML page or JSON serialised once at cold start), with the content type given in
+    ``headers`` (``text/plain; charset=utf-8`` if none). Any other body is serialised as JSON.
     """
 
     status: int
@@ -110,6 +165,7 @@ class _Route:
     handler: Callable[..., Any]
     public: bool
     max_body_bytes: int | None
+    idempotent: bool
     binders: list[tuple[str, Callable[[Request], Any]]]
     pattern: re.Pattern[str]
 
@@ -143,7 +199,10 @@ class Api:
         status: int = 200,
         public: bool = False,
         max_body_bytes: int | None = None,
+        idempotent: bool | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """``idempotent``: honour an ``Idempotency-Key`` header (parley.idempotency); by default on
+        for writes (POST/PUT/PATCH/DELETE). Off for a POST that only reads (and so may not write)."""
         template = re.sub(r"<(\w+)>", r"{\1}", path)
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -154,6 +213,7 @@ class Api:
                 handler=fn,
                 public=public,
                 max_body_bytes=max_body_bytes,
+                idempotent=method.upper() in idempotency.WRITE_METHODS if idempotent is None else idempotent,
                 binders=_binders(fn, template),
                 pattern=re.compile(
                     "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
@@ -199,6 +259,7 @@ class Api:
     def resolve(self, event: Mapping[str, Any]) -> dict[str, Any]:
         context = event.get("requestContext") or {}
         request_id = str(context.get("requestId", ""))
+        claim: idempotency.Claim | None = None
         try:
             route, path_params = self._match(event)
             request = Request(
@@ -211,22 +272,58 @@ class Api:
             principal = request.principal()
             if principal is None and not route.public:
                 raise _refusal(request.auth_error)
+            _enforce_quota(request)
             limit = route.max_body_bytes or settings().max_body_bytes
             if len(event.get("body") or "") > limit * 4 // 3 + 4 or len(request.body) > limit:
                 raise errors.PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
-            token = _current.set((request, principal))
+            key = request.headers.get(idempotency.HEADER) if route.idempotent else None
+            if key is not None:
+                held = idempotency.begin(
+                    principal.workspace_id if principal else idempotency.PUBLIC_SCOPE,
+                    key,
+                    idempotency.fingerprint(
+                        route.method,
+                        str(event.get("rawPath", "")),
+                        str(event.get("rawQueryString", "")),
+                        request.body,
+                    ),
+                )
+                if not isinstance(held, idempotency.Claim):
+                    held["headers"]["x-request-id"] = request_id
+                    return held
+                claim = held
+        except Exception as exc:  # refused before the handler ran: nothing to keep or release
+            return self._error(exc, request_id)
+        response = self._run(route, request, principal, request_id)
+        if claim is not None:
             try:
-                result = route.handler(**{name: bind(request) for name, bind in route.binders})
-            finally:
-                _current.reset(token)
+                idempotency.finish(claim, response)
+            except Exception:  # the effect happened: answer it; the key's lease runs out by itself
+                logger.exception("could not record the idempotent response")
+        return response
+
+    def _run(
+        self, route: _Route, request: Request, principal: Principal | None, request_id: str
+    ) -> dict[str, Any]:
+        token = _current.set((request, principal))
+        try:
+            result = route.handler(**{name: bind(request) for name, bind in route.binders})
             return _to_response(result, route.status, request_id)
-        except errors.ParleyError as exc:
-            return self._error_format(exc, request_id)
-        except ValidationError as exc:
-            return self._error_format(_validation_failed(exc), request_id)
-        except Exception:
+        except Exception as exc:
+            return self._error(exc, request_id)
+        finally:
+            _current.reset(token)
+
+    def _error(self, exc: Exception, request_id: str) -> dict[str, Any]:
+        if isinstance(exc, ValidationError):
+            exc = _validation_failed(exc)
+        if not isinstance(exc, errors.ParleyError):
             logger.exception("unhandled error")
-            return self._error_format(errors.ParleyError("An internal error occurred."), request_id)
+            exc = errors.ParleyError("An internal error occurred.")
+        response = self._error_format(exc, request_id)
+        if isinstance(exc, errors.TooManyRequests):  # every API's shape gets the header
+            response.setdefault("headers", {}).setdefault("retry-after", str(exc.retry_after))
+        return response
 
     def _match(self, event: Mapping[str, Any]) -> tuple[_Route, dict[str, str]]:
         route = self._routes.get(str(event.get("routeKey", "")))
@@ -251,6 +348,17 @@ def _refusal(auth_error: str | None) -> errors.ParleyError:
     if auth_error == "invalid_key":
         return errors.Unauthorized("The API key is unknown or revoked.")
     return errors.Unauthorized("An API key is required.")
+
+
+def _enforce_quota(request: Request) -> None:
+    """429 when the authorizer counted this request past the workspace's quota (parley.quota)."""
+    context = (request.event.get("requestContext") or {}).get("authorizer", {}).get("lambda") or {}
+    if str(context.get("quota_exceeded", "")).lower() == "true":
+        retry_after = int(context.get("retry_after") or 60)
+        raise errors.TooManyRequests(
+            f"This workspace has used its request quota for this minute; retry after {retry_after} s.",
+            retry_after=retry_after,
+        )
 
 
 def lambda_handler(app: Api) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
@@ -341,6 +449,16 @@ def _to_response(result: Any, status: int, request_id: str) -> dict[str, Any]:
     headers: dict[str, str] = {}
     if isinstance(result, Response):
         status, headers, result = result.status, result.headers, result.body
+        if isinstance(result, str):
+            return {
+                "statusCode": status,
+                "headers": {
+                    "content-type": "text/plain; charset=utf-8",
+                    "x-request-id": request_id,
+                    **headers,
+                },
+                "body": result,
+            }
     if result is None and status == 204:
         return {"statusCode": 204, "headers": {"x-request-id": request_id, **headers}}
     if isinstance(result, bytes):

@@ -1,0 +1,248 @@
+"""Tenant isolation, route by route (issue 6, item 3), generated from template.yaml's own routes.
+
+Workspace A owns one of every resource; workspace B's admin key addresses each of them through every
+route that takes an id, and always gets 404 (existence is not leaked: never 403). B's list routes
+never show A's items, A's cursors are refused in B, and once B's key is revoked every authorized
+route answers 401 (compat routes: in their API's own shape). A route added to the template is covered
+automatically; one whose path parameter has no mapping here fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from devstack.template import HttpRoute, load_template
+from tests.e2e.devstack_process import ApiClient
+
+pytestmark = pytest.mark.e2e
+
+ROUTES = sorted(
+    {route for function in load_template().functions() for route in function.routes},
+    key=lambda r: (r.path, r.method),
+)
+AUTHORIZED = [r for r in ROUTES if r.authorizer and "{proxy+}" not in r.path]
+ADDRESSING = [r for r in AUTHORIZED if "{" in r.path]
+LISTING = [r for r in AUTHORIZED if r.method == "GET" and "{" not in r.path]
+
+# A minimal valid body for routes that take one (the default is {}): isolation must be decided by
+# the lookup, not by validation.
+BODIES: dict[str, Any] = {
+    "POST /v1/conversations/{conversation_id}/messages": {"content": "hello", "respond": False},
+    "POST /v1/conversations/{conversation_id}/messages/{message_id}/edit": {"content": "edited"},
+    "PUT /v1/conversations/{conversation_id}/messages/{message_id}/feedback": {
+        "rating": "like",
+        "user_id": "u",
+    },
+    "PATCH /v1/conversations/{conversation_id}/messages/{message_id}": {"tags": ["x"]},
+    "PATCH /v1/conversations/{conversation_id}": {"title": "taken"},
+    "PATCH /v1/agents/{agent_id}": {"name": "taken"},
+    "PATCH /v1/providers/{provider_id}": {"name": "taken"},
+    "PATCH /v1/inboxes/{inbox_id}": {"name": "taken"},
+    "PATCH /v1/webhooks/{webhook_id}": {"enabled": False},
+    "PATCH /v1/jobs/{job_id}": {"title": "taken"},
+    "POST /v1/jobs/{job_id}/messages": {"content": "hello"},
+    "PUT /v1/jobs/{job_id}/config": {"temperature": 0.5},
+    "PUT /v1/jobs/{job_id}/scope": {},
+    "PUT /api/v1/messages/{message_id}": {"content": "taken"},
+    "POST /v2/agent/{projectId}/job": {"prompt": "hello"},
+    "POST /v2/agent/{projectId}/job/{id}/message": {"prompt": "hello"},
+}
+# Multipart routes: (body, content type).
+BOUNDARY = "isolation-boundary"
+MULTIPART: dict[str, tuple[bytes, str]] = {
+    "POST /v1/inboxes/{inbox_id}/files": (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x.txt"\r\n\r\nx\r\n'
+        f"--{BOUNDARY}--\r\n".encode(),
+        f"multipart/form-data; boundary={BOUNDARY}",
+    ),
+}
+# Compat routes whose seed API answers a missing resource with something other than 404, in its own
+# shape (tests/contract): for another workspace's resource they must answer exactly that.
+COMPAT_NOT_FOUND = {"GET /v2/download_file_from_inbox/{inbox_name}/{filename}": 500}
+
+
+def auth(key: str) -> dict[str, str]:
+    # x-api-key and userId too: the Odyssey and Mielto routes read them; the rest ignore them.
+    return {"authorization": f"Bearer {key}", "x-api-key": key, "userId": "isolation-user"}
+
+
+def route_id(route: HttpRoute) -> str:
+    return route.route_key
+
+
+@pytest.fixture(scope="module")
+def tenants(api: ApiClient, key: str) -> dict[str, Any]:
+    """Workspace A (the setup key's) with one of everything; workspace B with its own admin key."""
+    a = auth(key)
+
+    def created(method: str, path: str, body: Any = None, status: int = 201) -> Any:
+        got, _, reply = api.request(method, path, json=body, headers=a)
+        assert got == status, (path, reply)
+        return reply
+
+    _, _, workspaces = api.get("/v1/workspaces?limit=100", headers=a)
+    workspace_a = next(w["id"] for w in workspaces["data"] if w["name"] == "E2E")
+    provider = created("POST", "/v1/providers", {"name": "iso", "kind": "scripted"})
+    agent = created("POST", "/v1/agents", {"name": "Iso", "provider_id": provider["id"], "is_default": False})
+    conversation = created("POST", "/v1/conversations", {"title": "A's secret", "agent_id": agent["id"]})
+    sent = created(
+        "POST", f"/v1/conversations/{conversation['id']}/messages", {"content": "A's words"}, status=202
+    )
+    turn = api.get(
+        f"/v1/conversations/{conversation['id']}/turns/{sent['turn']['id']}?wait=10", headers=a
+    ).json
+    assert turn["status"] == "completed", turn
+    job = created("POST", "/v1/jobs", {"title": "A's job", "agent_id": agent["id"]})
+    inbox = created("POST", "/v1/inboxes", {"name": "A's inbox"})
+    file = created(
+        "POST",
+        "/v1/files",
+        {"inbox_id": inbox["id"], "name": "a.txt", "content_type": "text/plain", "size": 1},
+    )
+    webhook = created("POST", "/v1/webhooks", {"url": "https://example.com/hook", "events": ["turn.*"]})
+    created("POST", "/v1/jobs", {"title": "A's second job"})
+    created("POST", "/v1/webhooks", {"url": "https://example.com/hook2", "events": ["job.*"]})
+    key_a = created("POST", "/v1/api-keys", {"name": "A's other key"})
+    files_inbox = created("POST", "/v2/create_files_inbox", status=200)
+    mielto = created("POST", "/api/v1/conversations", {"title": "A's mielto"})
+    workspace_b = created("POST", "/v1/workspaces", {"name": "B"})
+    key_b = created(
+        "POST", "/v1/api-keys", {"name": "B admin", "workspace_id": workspace_b["id"], "role": "admin"}
+    )
+    ids = {
+        "workspace_id": workspace_a,
+        "projectId": workspace_a,
+        "conversation_id": conversation["id"],
+        "message_id": sent["message"]["id"],
+        "turn_id": turn["id"],
+        "id": job["id"],
+        "job_id": job["id"],
+        "agent_id": agent["id"],
+        "provider_id": provider["id"],
+        "inbox_id": inbox["id"],
+        "file_id": file["id"],
+        "webhook_id": webhook["id"],
+        "key_id": key_a["id"],
+        "inbox_name": files_inbox,
+        "filename": "a.txt",
+    }
+    mielto_ids = {
+        "conversation_id": _mielto_id(mielto),
+        "message_id": f"{conversation['id']}.{sent['message']['id']}",
+    }
+    return {
+        "a": a,
+        "b": auth(key_b["secret"]),
+        "workspace_b": workspace_b["id"],
+        "ids": ids,
+        "mielto_ids": mielto_ids,
+    }
+
+
+def _mielto_id(created: Any) -> str:
+    for name in ("conversation_id", "id"):
+        if isinstance(created, dict) and created.get(name):
+            return str(created[name])
+    raise AssertionError(f"no id in Mielto's conversation: {created}")
+
+
+def fill(route: HttpRoute, tenants: dict[str, Any]) -> str:
+    ids = {**tenants["ids"], **(tenants["mielto_ids"] if route.path.startswith("/api/v1/") else {})}
+    names = re.findall(r"{([^}]+)}", route.path)
+    missing = [n for n in names if n not in ids]
+    assert not missing, f"{route.route_key}: no id of A's for {missing}; add it to the tenants fixture"
+    path = route.path
+    for name in names:
+        path = path.replace("{" + name + "}", ids[name])
+    return path
+
+
+@pytest.mark.parametrize("route", ADDRESSING, ids=route_id)
+def test_another_workspace_gets_404_for_every_route_that_addresses_a_resource(
+    api: ApiClient, tenants: dict[str, Any], route: HttpRoute
+) -> None:
+    # Given A's resource, addressed by B's key
+    path = fill(route, tenants)
+
+    # When B calls the route
+    status, reply = call(api, route, path, tenants["b"])
+
+    # Then it is not found, exactly as if it did not exist
+    assert status == COMPAT_NOT_FOUND.get(route.route_key, 404), (route.route_key, status, reply)
+    assert "A's" not in json.dumps(reply), reply
+
+
+def call(api: ApiClient, route: HttpRoute, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+    if route.route_key in MULTIPART:
+        raw, content_type = MULTIPART[route.route_key]
+        result = api.request(route.method, path, body=raw, headers={**headers, "content-type": content_type})
+    else:
+        body = BODIES.get(route.route_key, {}) if route.method in {"POST", "PUT", "PATCH"} else None
+        result = api.request(route.method, path, json=body, headers=headers)
+    return result.status, result.json
+
+
+def _ids_in(body: Any) -> str:
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize("route", LISTING, ids=route_id)
+def test_list_routes_never_show_another_workspaces_items(
+    api: ApiClient, tenants: dict[str, Any], route: HttpRoute
+) -> None:
+    status, _, reply = api.get(route.path, headers=tenants["b"])
+    assert status < 500, (route.route_key, reply)
+    shown = _ids_in(reply)
+    leaked = {
+        name: value
+        for name, value in tenants["ids"].items()
+        if name not in {"filename", "projectId", "workspace_id"} and value in shown
+    }
+    assert not leaked, (route.route_key, leaked)
+    assert "A's" not in shown, (route.route_key, reply)
+
+
+@pytest.mark.parametrize(
+    "listing",
+    ["/v1/conversations", "/v1/jobs", "/v1/agents", "/v1/providers", "/v1/webhooks", "/v1/api-keys"],
+)
+def test_a_cursor_from_one_workspace_is_refused_in_another(
+    api: ApiClient, tenants: dict[str, Any], listing: str
+) -> None:
+    # Given a cursor from A's listing (the fixture made two of each)
+    status, _, page = api.get(f"{listing}?limit=1", headers=tenants["a"])
+    assert status == 200, page
+    assert page.get("next_cursor"), f"A needs two items in {listing} for this test"
+
+    # When B presents it
+    status, _, refused = api.get(f"{listing}?limit=1&cursor={page['next_cursor']}", headers=tenants["b"])
+
+    # Then it is refused
+    assert status == 400, (listing, refused)
+
+
+def test_a_revoked_key_gets_401_on_every_authorized_route(api: ApiClient, tenants: dict[str, Any]) -> None:
+    # Given a key of B's, revoked (its own: the other tests keep using B's admin key)
+    status, _, doomed = api.post(
+        "/v1/api-keys", headers=tenants["a"], json={"name": "doomed", "workspace_id": tenants["workspace_b"]}
+    )
+    assert status == 201, doomed
+    status, _, _ = api.delete(f"/v1/api-keys/{doomed['id']}", headers=tenants["b"])
+    assert status in {200, 204}
+    revoked = auth(doomed["secret"])
+
+    # When it calls every authorized route, Then each refuses it (native: the gateway's 401)
+    wrong = []
+    for route in AUTHORIZED:
+        status, reply = call(api, route, fill(route, tenants), revoked)
+        if route.authorizer == "ApiKeyAuthorizer":
+            ok = status == 401 and reply == {"message": "Unauthorized"}
+        else:
+            ok = status in {401, 403}  # each seed API's own refusal (Odyssey answers 403)
+        if not ok:
+            wrong.append((route.route_key, status, reply))
+    assert not wrong, wrong

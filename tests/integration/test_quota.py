@@ -1,0 +1,103 @@
+"""The per-workspace request quota: counted by the authorizer, answered 429 with Retry-After."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from parley import quota
+from parley.config import settings
+from parley.store import table
+
+# The start of a minute, plus 15 s: a request refused now may retry in 45 s.
+PINNED_NOW = 1_800_000_000 + 15
+LIMIT = 5
+
+
+@pytest.fixture
+def other_key(invoke, admin) -> str:
+    """An admin key of a second workspace (made before the quota is lowered)."""
+    other = invoke("CreateWorkspaceFunction", key=admin["key"], body={"name": "Other"}).body
+    created = invoke(
+        "CreateApiKeyFunction",
+        key=admin["key"],
+        body={"name": "o", "role": "admin", "workspace_id": other["id"]},
+    )
+    assert created.status == 201, created.body
+    return str(created.body["secret"])
+
+
+@pytest.fixture
+def small_quota(monkeypatch, admin, other_key) -> None:
+    """Five requests per workspace per minute, in a minute of our choosing."""
+    monkeypatch.setenv("PARLEY_WORKSPACE_REQUESTS_PER_MINUTE", str(LIMIT))
+    settings.cache_clear()
+    monkeypatch.setattr(quota, "_clock", lambda: PINNED_NOW)
+
+
+def list_workspaces(invoke, key: str) -> Any:
+    return invoke("ListWorkspacesFunction", key=key)
+
+
+def test_the_request_past_the_quota_is_refused_with_429_and_retry_after(invoke, admin, small_quota):
+    served = [list_workspaces(invoke, admin["key"]).status for _ in range(LIMIT)]
+
+    refused = list_workspaces(invoke, admin["key"])
+
+    assert served == [200] * LIMIT
+    assert refused.status == 429
+    assert refused.headers["retry-after"] == "45"
+    assert refused.body["error"]["type"] == "rate_limited"
+    assert "quota" in refused.body["error"]["message"]
+
+
+def test_another_workspace_is_not_affected(invoke, admin, other_key, small_quota):
+    for _ in range(LIMIT + 1):
+        list_workspaces(invoke, admin["key"])
+
+    reply = list_workspaces(invoke, other_key)
+
+    assert reply.status == 200
+
+
+def test_the_quota_starts_again_the_next_minute(invoke, admin, small_quota, monkeypatch):
+    for _ in range(LIMIT + 1):
+        list_workspaces(invoke, admin["key"])
+    monkeypatch.setattr(quota, "_clock", lambda: PINNED_NOW + 45)
+
+    reply = list_workspaces(invoke, admin["key"])
+
+    assert reply.status == 200
+
+
+def test_a_compat_route_answers_429_in_its_own_shape(invoke, admin, small_quota):
+    for _ in range(LIMIT):
+        list_workspaces(invoke, admin["key"])
+
+    reply = invoke("MieltoListConversationsFunction", key=admin["key"])
+
+    assert reply.status == 429
+    assert reply.headers["retry-after"] == "45"
+    assert "detail" in reply.body
+
+
+def test_counters_expire_through_the_ttl(invoke, admin, small_quota):
+    list_workspaces(invoke, admin["key"])
+
+    items = [table.from_item(i) for i in table.client().scan(TableName=table.table_name())["Items"]]
+    (counter,) = [i for i in items if i["PK"].endswith(f"#Q#{PINNED_NOW // 60}")]
+
+    assert counter["n"] == 1
+    assert PINNED_NOW < counter["expires_at"] <= PINNED_NOW + 120
+
+
+def test_a_quota_of_zero_counts_nothing(invoke, admin, monkeypatch):
+    monkeypatch.setenv("PARLEY_WORKSPACE_REQUESTS_PER_MINUTE", "0")
+    settings.cache_clear()
+
+    replies = [list_workspaces(invoke, admin["key"]).status for _ in range(3)]
+
+    items = table.client().scan(TableName=table.table_name())["Items"]
+    assert replies == [200] * 3
+    assert not [i for i in items if i["SK"]["S"] == "#QUOTA"]
