@@ -1,16 +1,17 @@
-"""Provider API keys in Secrets Manager, named ``<secrets_prefix><workspace>/<provider>``.
+"""Secrets in Secrets Manager: provider API keys (``<secrets_prefix><workspace>/<provider>``) and, for
+parley.store.webhooks, webhook signing secrets under their own prefix.
 
-The functions' IAM policies are scoped to the prefix. Secrets are deleted without a recovery window:
+The functions' IAM policies are scoped to the prefixes. Secrets are deleted without a recovery window:
 a provider's key can then be set again at once, and a deleted provider leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import contextlib
 from functools import cache
 from typing import Any
 
 from parley.config import settings
+from parley.store.table import error_code
 
 
 @cache
@@ -20,40 +21,56 @@ def client() -> Any:
     return boto3.client("secretsmanager", region_name=settings().region)
 
 
+def put_named(name: str, value: str, *, description: str, tags: dict[str, str]) -> None:
+    """Create the secret, or store a new value if it exists (a rotation)."""
+    try:
+        client().create_secret(
+            Name=name,
+            SecretString=value,
+            Description=description,
+            Tags=[{"Key": key, "Value": tag} for key, tag in tags.items()],
+        )
+    except Exception as exc:
+        if error_code(exc) != "ResourceExistsException":
+            raise
+        client().put_secret_value(SecretId=name, SecretString=value)
+
+
+def get_named(name: str) -> str | None:
+    try:
+        response = client().get_secret_value(SecretId=name)
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        return None
+    return response.get("SecretString")
+
+
+def delete_named(name: str) -> None:
+    try:
+        client().delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    except Exception as exc:
+        if error_code(exc) != "ResourceNotFoundException":  # already gone is fine: deleting is idempotent
+            raise
+
+
+# -- provider API keys ------------------------------------------------------------------------------
 def secret_name(workspace_id: str, provider_id: str) -> str:
     return f"{settings().secrets_prefix}{workspace_id}/{provider_id}"
 
 
 def put(workspace_id: str, provider_id: str, value: str) -> None:
-    """Create the secret, or store a new value if it exists."""
-    name = secret_name(workspace_id, provider_id)
-    secrets = client()
-    try:
-        secrets.create_secret(
-            Name=name,
-            SecretString=value,
-            Description="API key of a Parley provider",
-            Tags=[
-                {"Key": "parley:workspace", "Value": workspace_id},
-                {"Key": "parley:provider", "Value": provider_id},
-            ],
-        )
-    except secrets.exceptions.ResourceExistsException:
-        secrets.put_secret_value(SecretId=name, SecretString=value)
+    put_named(
+        secret_name(workspace_id, provider_id),
+        value,
+        description="API key of a Parley provider",
+        tags={"parley:workspace": workspace_id, "parley:provider": provider_id},
+    )
 
 
 def get(workspace_id: str, provider_id: str) -> str | None:
-    secrets = client()
-    try:
-        response = secrets.get_secret_value(SecretId=secret_name(workspace_id, provider_id))
-    except secrets.exceptions.ResourceNotFoundException:
-        return None
-    return response.get("SecretString")
+    return get_named(secret_name(workspace_id, provider_id))
 
 
 def delete(workspace_id: str, provider_id: str) -> None:
-    secrets = client()
-    name = secret_name(workspace_id, provider_id)
-    # Already gone is fine: deleting is idempotent.
-    with contextlib.suppress(secrets.exceptions.ResourceNotFoundException):
-        secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    delete_named(secret_name(workspace_id, provider_id))

@@ -7,7 +7,6 @@ Delivery counters are plain numbers moved with ADD, so concurrent deliveries nev
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -110,33 +109,17 @@ def secret_name(workspace_id: str, webhook_id: str) -> str:
 
 def put_secret(workspace_id: str, webhook_id: str, value: str) -> None:
     """Create the secret, or store a new value if it exists (a rotation)."""
-    name = secret_name(workspace_id, webhook_id)
-    client = secrets.client()
-    try:
-        client.create_secret(
-            Name=name,
-            SecretString=value,
-            Description="Signing secret of a Parley webhook",
-            Tags=[
-                {"Key": "parley:workspace", "Value": workspace_id},
-                {"Key": "parley:webhook", "Value": webhook_id},
-            ],
-        )
-    except client.exceptions.ResourceExistsException:
-        client.put_secret_value(SecretId=name, SecretString=value)
+    secrets.put_named(
+        secret_name(workspace_id, webhook_id),
+        value,
+        description="Signing secret of a Parley webhook",
+        tags={"parley:workspace": workspace_id, "parley:webhook": webhook_id},
+    )
 
 
 def get_secret(workspace_id: str, webhook_id: str) -> str | None:
-    client = secrets.client()
-    try:
-        response = client.get_secret_value(SecretId=secret_name(workspace_id, webhook_id))
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return response.get("SecretString")
+    return secrets.get_named(secret_name(workspace_id, webhook_id))
 
 
 def delete_secret(workspace_id: str, webhook_id: str) -> None:
-    client = secrets.client()
-    # Already gone is fine: deleting is idempotent.
-    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
-        client.delete_secret(SecretId=secret_name(workspace_id, webhook_id), ForceDeleteWithoutRecovery=True)
+    secrets.delete_named(secret_name(workspace_id, webhook_id))
