@@ -26,7 +26,9 @@ pytestmark = pytest.mark.e2e
 
 RACERS = 4
 # "hold ..." keeps the worker busy long enough for another process to start racing meanwhile.
-SLOW_SCRIPT = [{"match": "^hold", "delay_ms": 6000}, {"delay_ms": 300}]
+# The held turn must outlast the racers' start-up (a fresh interpreter importing parley and boto3),
+# even on a loaded 2-core CI machine.
+SLOW_SCRIPT = [{"match": "^hold", "delay_ms": 20000}, {"delay_ms": 300}]
 
 # Runs `run_turn` for one turn from RACERS threads at once, against the devstack's AWS.
 RACE_SCRIPT = textwrap.dedent(
@@ -104,10 +106,13 @@ def start_turn(
 
 
 def settled(api: ApiClient, key: str, conversation_id: str, turn_id: str) -> dict[str, Any]:
-    status, _, turn = api.get(
-        f"/v1/conversations/{conversation_id}/turns/{turn_id}?wait=15", headers=auth(key)
-    )
-    assert status == 200, turn
+    for _ in range(4):  # long polls of 15 s, bounded: the held turn alone takes 20 s
+        status, _, turn = api.get(
+            f"/v1/conversations/{conversation_id}/turns/{turn_id}?wait=15", headers=auth(key)
+        )
+        assert status == 200, turn
+        if turn["status"] not in {"queued", "running"}:
+            break
     return dict(turn)
 
 

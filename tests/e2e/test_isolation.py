@@ -109,6 +109,12 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
     key_a = created("POST", "/v1/api-keys", {"name": "A's other key"})
     files_inbox = created("POST", "/v2/create_files_inbox", status=200)
     mielto = created("POST", "/api/v1/conversations", {"title": "A's mielto"})
+    shinkai_job = created(
+        "POST",
+        "/v2/create_job",
+        {"llm_provider": agent["id"], "job_creation_info": {"scope": {}, "is_hidden": False}},
+        status=200,
+    )["job_id"]
     workspace_b = created("POST", "/v1/workspaces", {"name": "B"})
     key_b = created(
         "POST", "/v1/api-keys", {"name": "B admin", "workspace_id": workspace_b["id"], "role": "admin"}
@@ -129,6 +135,7 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
         "key_id": key_a["id"],
         "inbox_name": files_inbox,
         "filename": "a.txt",
+        "shinkai_job": shinkai_job,
     }
     mielto_ids = {
         "conversation_id": _mielto_id(mielto),
@@ -246,3 +253,157 @@ def test_a_revoked_key_gets_401_on_every_authorized_route(api: ApiClient, tenant
         if not ok:
             wrong.append((route.route_key, status, reply))
     assert not wrong, wrong
+
+
+# Routes that name a resource in their body or query rather than their path, with the request that
+# names one of A's (``ids`` maps the names above to ids). Each is sent by B twice: naming A's id, and
+# naming an id that exists nowhere; the two answers must be the same (existence is not leaked).
+BODY_ADDRESSED: dict[str, Any] = {
+    "POST /v2/job_message": lambda i: {
+        "job_message": {"job_id": i["shinkai_job"], "content": "x", "files_inbox": ""}
+    },
+    "POST /v2/last_messages": lambda i: {"inbox_name": f"job_inbox::{i['shinkai_job']}::false", "limit": 5},
+    "POST /v2/last_messages_with_branches": lambda i: {
+        "inbox_name": f"job_inbox::{i['shinkai_job']}::false",
+        "limit": 5,
+    },
+    "POST /v2/retry_message": lambda i: {
+        "message_id": i["message_id"],
+        "inbox_name": f"job_inbox::{i['shinkai_job']}::false",
+    },
+    "GET /v2/get_job_config": lambda i: f"job_id={i['shinkai_job']}",
+    "POST /v2/update_job_config": lambda i: {"job_id": i["shinkai_job"], "config": {}},
+    "GET /v2/get_job_scope": lambda i: f"job_id={i['shinkai_job']}",
+    "POST /v2/update_job_scope": lambda i: {"job_id": i["shinkai_job"], "job_scope": {}},
+    "POST /v2/change_job_llm_provider": lambda i: {"job_id": i["shinkai_job"], "new_agent_id": i["agent_id"]},
+    "POST /v2/stop_llm": lambda i: {"inbox_name": f"job_inbox::{i['shinkai_job']}::false"},
+    "POST /v2/update_smart_inbox_name": lambda i: {
+        "inbox_name": f"job_inbox::{i['shinkai_job']}::false",
+        "custom_name": "taken",
+    },
+    "POST /v2/remove_llm_provider": lambda i: {"llm_provider_id": i["agent_id"]},
+    "POST /v2/modify_llm_provider": lambda i: {
+        "id": i["agent_id"],
+        "full_identity_name": f"@@localhost.sep-shinkai/main/agent/{i['agent_id']}",
+        "perform_locally": False,
+        "model": "openai:gpt-4o-mini",
+        "toolkit_permissions": [],
+        "storage_bucket_permissions": [],
+        "allowed_message_senders": [],
+    },
+    "GET /api/v1/messages": lambda i: f"conversation_id={i['mielto_conversation']}",
+    "POST /api/v1/messages": lambda i: {
+        "conversation_id": i["mielto_conversation"],
+        "content": {"content": "x"},
+    },
+    "GET /api/chat/messages": lambda i: (
+        f"workspaceId={i['workspace_b']}&conversationId={i['conversation_id']}"
+    ),
+    "POST /api/chat/message": lambda i: {
+        "workspaceId": i["workspace_b"],
+        "conversationId": i["conversation_id"],
+        "message": "x",
+    },
+    "POST /v1/files": lambda i: {
+        "inbox_id": i["inbox_id"],
+        "name": "b.txt",
+        "content_type": "text/plain",
+        "size": 1,
+    },
+    "POST /v1/jobs": lambda i: {"agent_id": i["agent_id"]},
+}
+# Ids that exist nowhere, shaped like A's.
+NOWHERE = {
+    "shinkai_job": "jobid_00000000-0000-4000-8000-000000000000",
+    "message_id": "msg_00000000000000000000000000",
+    "agent_id": "agent_00000000000000000000000000",
+    "mielto_conversation": "conv_00000000000000000000000000",
+    "conversation_id": "conv_00000000000000000000000000",
+    "inbox_id": "inbox_00000000000000000000000000",
+}
+# Authorized routes without a path id that take no id of another resource either (they create, or
+# list, or act on the caller's own workspace).
+NO_FOREIGN_ID = {
+    "POST /v1/conversations",
+    "POST /v1/agents",
+    "POST /v1/providers",
+    "POST /v1/inboxes",
+    "POST /v1/webhooks",
+    "POST /v1/workspaces",
+    "POST /v1/api-keys",
+    "PUT /v1/settings/models",
+    "POST /v2/create_job",
+    "POST /v2/create_files_inbox",
+    "POST /v2/add_llm_provider",
+    "POST /v2/add_ollama_models",
+    "POST /v2/change_node_name",
+    "POST /v2/default_embedding_model",
+    "POST /v2/supported_embedding_models",
+    "POST /v2/local_processing_preference",
+    "POST /api/v1/conversations",
+    "POST /api/conversations",
+    "POST /v2/add_file_to_inbox",
+}
+
+
+def test_every_route_that_names_a_resource_outside_its_path_is_checked() -> None:
+    unaddressed = [
+        r.route_key
+        for r in AUTHORIZED
+        if "{" not in r.path
+        and r not in LISTING
+        and r.route_key not in BODY_ADDRESSED
+        and r.route_key not in NO_FOREIGN_ID
+    ]
+    assert not unaddressed, f"add these to BODY_ADDRESSED or NO_FOREIGN_ID: {unaddressed}"
+
+
+@pytest.mark.parametrize("route_key", sorted(BODY_ADDRESSED))
+def test_naming_another_workspaces_resource_is_the_same_as_naming_none(
+    api: ApiClient, tenants: dict[str, Any], route_key: str
+) -> None:
+    # Given B's key, and a request naming A's resource, or one that exists nowhere
+    method, path = route_key.split(" ", 1)
+    ids = {
+        **tenants["ids"],
+        "mielto_conversation": tenants["mielto_ids"]["conversation_id"],
+        "workspace_b": tenants["workspace_b"],
+    }
+    headers = {**tenants["b"], "userId": "b-user"}
+
+    def send(names: dict[str, str]) -> tuple[int, Any]:
+        built = BODY_ADDRESSED[route_key](names)
+        if isinstance(built, str):
+            status, _, reply = api.request(method, f"{path}?{built}", headers=headers)
+        else:
+            status, _, reply = api.request(method, path, json=built, headers=headers)
+        return status, reply
+
+    # When B sends both
+    foreign = send(ids)
+    absent = send({**ids, **NOWHERE})
+
+    # Then both are refused alike, and nothing of A's comes back
+    assert foreign[0] >= 400, (route_key, foreign)
+    assert foreign[0] == absent[0], (route_key, foreign, absent)
+    assert "A's" not in json.dumps(foreign[1]), foreign[1]
+
+
+def test_uploading_into_another_workspaces_files_inbox_is_the_same_as_into_none(
+    api: ApiClient, tenants: dict[str, Any]
+) -> None:
+    def upload(inbox_name: str) -> tuple[int, Any]:
+        body = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file_inbox_name"\r\n\r\n{inbox_name}\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="filename"\r\n\r\nb.txt\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file_data"; filename="b.txt"\r\n\r\n'
+            f"b\r\n--{BOUNDARY}--\r\n"
+        ).encode()
+        headers = {**tenants["b"], "content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+        status, _, reply = api.request("POST", "/v2/add_file_to_inbox", body=body, headers=headers)
+        return status, reply
+
+    foreign, absent = upload(tenants["ids"]["inbox_name"]), upload("inbox_00000000000000000000000000")
+
+    assert foreign[0] >= 400, foreign
+    assert foreign[0] == absent[0], (foreign, absent)

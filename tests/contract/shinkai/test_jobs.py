@@ -50,7 +50,7 @@ CHAT_MESSAGE_KEYS = {
     "node_api_data",
     "inbox",
 }
-WAIT_SECONDS = 15
+WAIT_SECONDS = 30  # generous: a loaded 2-core CI machine can take seconds per turn
 
 
 def inbox(job_id: str) -> str:
