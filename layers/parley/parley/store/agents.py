@@ -62,8 +62,7 @@ def update_op(
     return table.update_op(
         workspace_pk(workspace_id),
         _sk(agent_id),
-        set_fields={k: v for k, v in changes.items() if v is not None},
-        remove=[k for k, v in changes.items() if v is None],
+        **table.set_or_remove(changes),
         condition="attribute_exists(PK) AND provider_id = :expected_provider",
         values={":expected_provider": provider_id},
     )

@@ -54,8 +54,7 @@ def update(workspace_id: str, provider_id: str, changes: Mapping[str, Any]) -> d
         item = table.update(
             workspace_pk(workspace_id),
             _sk(provider_id),
-            set_fields={k: v for k, v in changes.items() if v is not None},
-            remove=[k for k, v in changes.items() if v is None],
+            **table.set_or_remove(changes),
         )
     except table.ConditionFailed:
         return None

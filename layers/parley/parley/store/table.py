@@ -168,6 +168,14 @@ def update(pk: str, sk: str, **kwargs: Any) -> dict[str, Any]:
     return from_item(response["Attributes"])
 
 
+def set_or_remove(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``update``/``update_op`` arguments for a partial change where a None value removes the field."""
+    return {
+        "set_fields": {k: v for k, v in changes.items() if v is not None},
+        "remove": [k for k, v in changes.items() if v is None],
+    }
+
+
 def update_parts(
     set_fields: Mapping[str, Any] | None = None,
     add: Mapping[str, int] | None = None,

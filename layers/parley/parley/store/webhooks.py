@@ -68,8 +68,7 @@ def update(workspace_id: str, webhook_id: str, changes: Mapping[str, Any]) -> di
         item = table.update(
             workspace_pk(workspace_id),
             _sk(webhook_id),
-            set_fields={k: v for k, v in changes.items() if v is not None},
-            remove=[k for k, v in changes.items() if v is None],
+            **table.set_or_remove(changes),
         )
     except table.ConditionFailed:
         return None
@@ -84,8 +83,7 @@ def record_outcome(
         table.update(
             workspace_pk(workspace_id),
             _sk(webhook_id),
-            set_fields={k: v for k, v in fields.items() if v is not None},
-            remove=[k for k, v in fields.items() if v is None],
+            **table.set_or_remove(fields),
             add={COUNTERS[name]: count for name, count in counters.items()},
         )
     except table.ConditionFailed:
