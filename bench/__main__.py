@@ -1,8 +1,10 @@
-"""``python -m bench``: run the benchmarks, write bench/results.json and print their tables.
+"""``python -m bench``: run the benchmarks, write bench/results.json and bench/RESULTS.md, print them.
 
 Parts: e2e (send → reply on the devstack), load (load without loss), aws_calls (AWS calls per
-warm request), overhead (in-handler time outside AWS calls), cold_start (fresh process vs boto3).
-``python -m bench aws_calls overhead`` runs only those parts.
+warm request), overhead (in-handler time outside AWS calls), cold_start (fresh process vs boto3),
+growth (a conversation and a workspace growing to 10,000), retrieval (10,000 chunks, when present),
+cost (USD per million exchanges, from the others' numbers: always last).
+``python -m bench cold_start growth`` runs only those parts (RESULTS.md is written by a full run only).
 """
 
 from __future__ import annotations
@@ -18,26 +20,45 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import aws_calls, cold_start, e2e, load, overhead
+from bench import aws_calls, cold_start, cost, e2e, growth, load, overhead
+
+try:  # written with the knowledge features (Issue 8); the bench runs without it
+    from bench import retrieval
+except ImportError:  # pragma: no cover - depends on the checkout
+    retrieval = None  # type: ignore[assignment]
 
 RESULTS = Path(__file__).parent / "results.json"
-# make bench stays under 10 minutes on a 2-core machine: 100 warm runs per route, 5 per cold start.
+RESULTS_MD = Path(__file__).parent / "RESULTS.md"
+README = Path(__file__).parent.parent / "README.md"
+README_MARKERS = ("<!-- bench-table:start -->", "<!-- bench-table:end -->")
+# make bench stays under 10 minutes on a 2-core machine: 100 warm runs per route, one cold start per
+# function, 30 warm requests per size in growth.
 OVERHEAD_RUNS = 100
+TOTAL_BUDGET_SECONDS = 600
 
 
 def main(argv: list[str]) -> int:
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "arch": platform.machine()},
+        "seconds": {},
+    }
     parts: dict[str, Callable[[Path], dict[str, Any]]] = {
         "e2e": e2e.run,
         "load": load.run,
         "aws_calls": lambda _: aws_calls.run(),
         "overhead": lambda _: overhead.run(OVERHEAD_RUNS),
         "cold_start": lambda _: cold_start.run(),
+        "growth": lambda _: growth.run(),
     }
+    if retrieval is not None:
+        parts["retrieval"] = lambda _: retrieval.run()
+    parts["cost"] = lambda _: cost.run(results)  # last: it prices the others' measurements
     chosen = argv or list(parts)
-    results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "arch": platform.machine()},
-        "seconds": {},
-    }
+    unknown = [name for name in chosen if name not in parts]
+    if unknown:
+        print(f"bench: unknown parts {unknown}; the parts are {list(parts)}", file=sys.stderr)
+        return 2
+    began = time.perf_counter()
     with tempfile.TemporaryDirectory() as logs:
         for name in chosen:
             started = time.perf_counter()
@@ -48,10 +69,34 @@ def main(argv: list[str]) -> int:
                 print(results["errors"][name], file=sys.stderr)
             results["seconds"][name] = round(time.perf_counter() - started, 1)
             print(f"bench: {name} took {results['seconds'][name]} s", file=sys.stderr, flush=True)
+    results["seconds"]["total"] = round(time.perf_counter() - began, 1)
+    results["complete"] = chosen == list(parts)
     results["budgets"] = budgets(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(report(results))
+    text = report(results)
+    if results["complete"]:
+        RESULTS_MD.write_text(_markdown(text), encoding="utf-8")
+        _update_readme(text.split("\n\n", 1)[0])
+    print(text)
     return 1 if results.get("errors") else 0
+
+
+def _update_readme(budget_table: str) -> None:
+    """README's Performance section shows the budget table of the latest full run (between markers)."""
+    readme = README.read_text(encoding="utf-8")
+    start, end = README_MARKERS
+    if start in readme and end in readme:
+        before, rest = readme.split(start, 1)
+        README.write_text(f"{before}{start}\n{budget_table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+
+
+def _markdown(text: str) -> str:
+    return (
+        "# Benchmark results\n\n"
+        "Written by `make bench` (`python -m bench`); the numbers behind it are in `bench/results.json`. "
+        "What each number includes is stated in each part's module docstring (bench/*.py) and in "
+        "README.md's Performance section.\n\n" + text + "\n"
+    )
 
 
 def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -76,13 +121,73 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for row in results.get("overhead", {}).get("routes", []):
         observed = f"{row['overhead_p50_ms']} / {row['overhead_p99_ms']}"
         add(f"overhead p50 / p99 ms: {row['function']}", "≤ 1 / ≤ 5", observed, row["met"])
-    for row in results.get("cold_start", {}).get("functions", []):
-        add(f"cold start ratio: {row['function']}", f"≤ {cold_start.BUDGET_RATIO}", row["ratio"], row["met"])
+    if "cold_start" in results:
+        measured = results["cold_start"]
+        summary = measured["summary"]
+        add(
+            "cold start / baseline, every API function and authorizer "
+            f"(worst: {summary['worst']}; {summary['met']} of {summary['functions']} within)",
+            f"≤ {cold_start.BUDGET_RATIO}",
+            summary["worst_ratio"],
+            summary["met"] == summary["functions"] and not measured.get("not_measured_no_sample_event"),
+        )
+        for row in measured["functions"]:
+            if row["met"] is False:
+                add(
+                    f"cold start / baseline: {row['function']}",
+                    f"≤ {cold_start.BUDGET_RATIO}",
+                    row["ratio"],
+                    False,
+                )
+    if "growth" in results:
+        grown = results["growth"]
+        for scope, size in (
+            ("conversation", "10 → 10,000 messages"),
+            ("workspace", "10 → 10,000 conversations"),
+        ):
+            for row in grown[scope]:
+                observed = f"{row['own_p50_ratio_largest_smallest']}x; calls and items flat: " + (
+                    "yes" if row["calls_and_items_flat"] else "no"
+                )
+                add(f"growth {size}: {row['route']}", f"≤ {growth.BUDGET_RATIO}x, flat", observed, row["met"])
+        history = grown["history"]
+        add(
+            f"history load on {history['conversation_messages']:,} messages: items read",
+            f"≤ {history['history_messages_budget']} (the agent's history_messages)",
+            history["items_read"],
+            history["met"],
+        )
+    if "cost" in results:
+        priced = results["cost"]
+        add(
+            "cost model: USD per million exchanges (prices printed beside it)",
+            "computed from measurements",
+            priced["usd_per_million_exchanges_total"],
+            True,
+        )
+    if results.get("complete"):
+        total = results["seconds"]["total"]
+        add("make bench wall time (s)", f"< {TOTAL_BUDGET_SECONDS}", total, total < TOTAL_BUDGET_SECONDS)
     return rows
 
 
 def report(results: dict[str, Any]) -> str:
-    sections = [f"machine: {results['machine']}; seconds per part: {results['seconds']}"]
+    met = sum(1 for row in results["budgets"] if row["met"])
+    sections = [
+        "\n".join(
+            [
+                f"## budgets (Issue 7): {met} of {len(results['budgets'])} met",
+                "",
+                "| budget | limit | measured | met |",
+                "| --- | --- | --- | --- |",
+                *(
+                    f"| {row['name']} | {row['budget']} | {row['observed']} | {_verdict(row['met'])} |"
+                    for row in results["budgets"]
+                ),
+            ]
+        ),
+        f"machine: {results['machine']}; seconds per part: {results['seconds']}",
+    ]
     if results.get("errors"):
         sections.append(f"parts that failed (see results.json): {', '.join(results['errors'])}")
     if "e2e" in results:
@@ -104,23 +209,24 @@ def report(results: dict[str, Any]) -> str:
         ("aws_calls", "## AWS calls per warm request (moto in-process)", aws_calls.table),
         ("overhead", "## in-handler overhead, warm (moto in-process)", overhead.table),
         ("cold_start", "## cold start (fresh process, moto server on loopback)", cold_start.table),
+        ("growth", "## growth (moto in-process)", growth.table),
+        ("retrieval", "## retrieval at 10,000 chunks (moto in-process)", _retrieval_table),
+        ("cost", "## cost per million exchanges", cost.table),
     ]
-    sections += [f"{title}\n{render(results[name])}" for name, title, render in titled if name in results]
-    met = sum(1 for row in results["budgets"] if row["met"])
-    sections.append(
-        "\n".join(
-            [
-                f"## budgets: {met} of {len(results['budgets'])} met",
-                "| budget | observed | met |",
-                "| --- | --- | --- |",
-                *(
-                    f"| {row['name']} {row['budget']} | {row['observed']} | {_verdict(row['met'])} |"
-                    for row in results["budgets"]
-                ),
-            ]
-        )
-    )
+    sections += [f"{title}\n\n{render(results[name])}" for name, title, render in titled if name in results]
     return "\n\n".join(sections)
+
+
+def _retrieval_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['what']}; {result['chunks']} chunks, {result['queries']} queries",
+        "",
+        "| scope | p50 ms | p95 ms | p99 ms |",
+        "| --- | --- | --- | --- |",
+    ]
+    for scope, row in result["results"].items():
+        lines.append(f"| {scope} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} |")
+    return "\n".join(lines)
 
 
 def _verdict(met: bool) -> str:

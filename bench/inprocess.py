@@ -2,9 +2,11 @@
 
 The harness behind ``bench.aws_calls`` and ``bench.overhead``: the template's resources created in
 ``moto.mock_aws``, the functions' environment set, each function loaded once by file path (a warm
-container), and a ``before-call``/``after-call`` hook on boto3's default session, which every
-``boto3.client(...)`` of parley is created from. A recorded call spans botocore's request (moto
-included) and response parsing; the parameter validation and serialisation before it is not in it.
+container), and a ``before-call``/``after-call`` hook on parley's botocore session
+(``parley.aws.session()``), which every AWS client of parley is created from (installed before any
+client exists: a client copies the session's hooks when it is made). A recorded call spans
+botocore's request (moto included) and response parsing; the parameter validation and
+serialisation before it is not in it.
 """
 
 from __future__ import annotations
@@ -46,17 +48,17 @@ class AwsCall:
 
 @dataclass
 class CallRecorder:
-    """botocore's before-call/after-call events on the default session, recorded while ``active``."""
+    """botocore's before-call/after-call events on parley's session, recorded while ``active``."""
 
     active: bool = False
     calls: list[AwsCall] = field(default_factory=list)
     _started: list[float] = field(default_factory=list)
 
     def install(self) -> None:
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        boto3.DEFAULT_SESSION.events.register("before-call", self._before)
-        boto3.DEFAULT_SESSION.events.register("after-call", self._after)
+        from parley import aws  # importable once prepare_process has put the layer on sys.path
+
+        aws.session().register("before-call", self._before)
+        aws.session().register("after-call", self._after)
 
     def _before(self, **kwargs: Any) -> None:
         self._started.append(time.perf_counter())
@@ -92,6 +94,12 @@ class Functions:
         self.recorder = recorder
         self._handlers: dict[str, Handler] = {}
         self._authorized: dict[tuple[str, str], dict[str, Any]] = {}
+        self._granted: dict[str, dict[str, Any]] = {}
+
+    def grant(self, key: str, context: Mapping[str, Any]) -> None:
+        """Requests made with ``key`` carry this authorizer context (a principal of another workspace
+        without minting a key for it; the authorizer itself is measured on the set-up key)."""
+        self._granted[key] = dict(context)
 
     def handler(self, logical_id: str) -> Handler:
         if logical_id not in self._handlers:
@@ -111,7 +119,7 @@ class Functions:
 
     def authorize(self, logical_id: str, key: str, path: Mapping[str, str] | None = None) -> dict[str, Any]:
         """What the authorizer puts in requestContext.authorizer.lambda (cached per route and key)."""
-        cached = self._authorized.get((logical_id, key))
+        cached = self._authorized.get((logical_id, key)) or self._granted.get(key)
         if cached is None:
             event = self.authorizer_request(logical_id, key, path)
             result = self.handler("AuthorizerFunction")(event, self.context("AuthorizerFunction"))
@@ -205,9 +213,6 @@ def mocked_functions() -> Iterator[Functions]:
     os.environ.update(DUMMY_CREDENTIALS)
     try:
         with redirect_stdout(_NULL), mock_aws():
-            recorder = CallRecorder()
-            recorder.install()
-            _forget_cold_start_caches()  # clients made under an earlier mock would bypass the recorder
             resources = create_resources(template)
             environment: dict[str, str] = {}
             for function in template.functions():
@@ -215,6 +220,9 @@ def mocked_functions() -> Iterator[Functions]:
             # As the devstack does: setup creates a default agent on the offline `scripted` provider.
             environment["PARLEY_STARTER_AGENT"] = "scripted"
             prepare_process(environment, code_paths(template, template.functions()))
+            _forget_cold_start_caches()  # clients made under an earlier mock would bypass the recorder
+            recorder = CallRecorder()
+            recorder.install()
             yield Functions(template, resources, recorder)
     finally:
         os.environ.clear()

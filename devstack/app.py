@@ -13,7 +13,7 @@ from types import TracebackType
 
 from devstack.gateway import Gateway, GatewayServer
 from devstack.motoserver import MotoProcess
-from devstack.pollers import ScheduleRunner, SqsPoller
+from devstack.pollers import ScheduleRunner, SqsPoller, pollers_per_source
 from devstack.resources import LocalResources, create_resources
 from devstack.runtime import (
     LambdaFunction,
@@ -88,11 +88,17 @@ class Devstack:
         for function in self.functions.values():
             for source in function.spec.sqs_sources:
                 queue = source.queue_logical_id
-                poller = SqsPoller(
-                    function, source, resources.ref(queue), resources.get_att(queue, "Arn"), self._stop
-                )
-                self._threads.append(poller)
-                poller.start()
+                for number in range(1, min(pollers_per_source(), function.max_concurrency) + 1):
+                    poller = SqsPoller(
+                        function,
+                        source,
+                        resources.ref(queue),
+                        resources.get_att(queue, "Arn"),
+                        self._stop,
+                        number,
+                    )
+                    self._threads.append(poller)
+                    poller.start()
             for schedule in function.spec.schedules:
                 runner = ScheduleRunner(function, schedule, self._stop)
                 self._threads.append(runner)
@@ -115,7 +121,7 @@ class Devstack:
         specs = [function.spec for function in self.functions.values()]
         return {
             "routes": sum(len(spec.routes) for spec in specs),
-            "queue pollers": sum(len(spec.sqs_sources) for spec in specs),
+            "queue sources": sum(len(spec.sqs_sources) for spec in specs),
             "schedules": sum(len(spec.schedules) for spec in specs),
         }
 

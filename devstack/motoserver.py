@@ -118,7 +118,12 @@ def patch_sqs_long_polling() -> None:
         deadline = time.monotonic() + wait_seconds_timeout
         passed_again = False
         while True:
-            result = original_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            # moto checks visibility and marks a message received in two steps: held by one receive at
+            # a time, two concurrent pollers cannot both take a message, or two messages of one group.
+            with queue._messages_lock:
+                result = original_receive(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
             remaining = deadline - time.monotonic()
             if result or remaining <= 0:
                 return result
@@ -211,6 +216,83 @@ def patch_moto_overheads() -> None:
     _patch_attribute_value_serializer()
 
 
+def patch_repeated_work() -> None:
+    """Parse each distinct expression once, size items without moto's generic walk, skip unused copies.
+
+    The same answers for less CPU, on what every exchange repeats: the handlers send a handful of
+    UpdateExpression strings over and over (moto tokenizes and parses each twice per call); every
+    attribute an update sets re-sizes the whole item (moto's 400 KB check, through a recursive walk
+    that builds a DynamoType per map entry); UpdateItem deep-copies the item for a stream that the
+    table may not have; each PutEvents to a rule target re-parses the same JSONPath strings; and each
+    SendMessage converts the queue's attribute names from camel case again.
+    """
+    import jsonpath_ng.ext
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import expressions
+    from moto.sqs import models as sqs_models
+
+    # Parsed trees are never changed in place: moto's Validator deep-copies one before resolving it.
+    update_parser: Any = vars(expressions)["UpdateExpressionParser"]
+    parse_update: Any = functools.lru_cache(maxsize=512)(update_parser.make.__func__)
+    update_parser.make = classmethod(lambda cls, expression: parse_update(cls, expression))
+
+    # SQS spells every queue attribute name over again on each SendMessage: a pure string function.
+    sqs_models.camelcase_to_underscores = functools.lru_cache(maxsize=256)(
+        sqs_models.camelcase_to_underscores
+    )
+
+    # jsonpath_ng's parser builds an LALR parser per call; a parsed path is read-only.
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+
+    def size(value: Any) -> int:
+        """DynamoType.size, computed directly: what moto's 400 KB item limit counts."""
+        kind, data = value.type, value.value
+        if kind == "S":
+            return len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+        if kind == "M":  # moto re-wraps each entry (an entry set by an update may be a plain dict)
+            return sum(
+                len(name.encode("utf-8")) + size(nested if type(nested) is DynamoType else DynamoType(nested))
+                for name, nested in data.items()
+            )
+        if kind == "L":
+            return sum(size(nested) for nested in data)
+        if kind == "N":
+            return len(str(data))
+        if kind == "NS":
+            return sum(len(str(element)) for element in data)
+        if kind in ("SS", "BS"):
+            return sum(len(e.encode("utf-8")) if isinstance(e, str) else len(e) for e in data)
+        if isinstance(data, bool):  # BOOL, and NULL (whose value is True)
+            return 1
+        return len(data.encode("utf-8")) if isinstance(data, str) else len(data)  # B
+
+    DynamoType.size = size  # type: ignore[method-assign,assignment]
+
+    original_update = models.DynamoDBBackend.update_item
+
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        # The deep copy it makes of the item feeds the table's stream alone.
+        _update_copies.skip = self.get_table(table_name).stream_shard is None
+        try:
+            return original_update(self, table_name, *args, **kwargs)
+        finally:
+            _update_copies.skip = False
+
+    models.DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    _UpdateCopies.item_type = Item
+
+
+class _UpdateCopies(threading.local):
+    """``skip`` (per thread) while UpdateItem runs on a table without a stream; see TableCopySkipped."""
+
+    skip = False
+    item_type: type = type(None)  # moto's Item, once patch_repeated_work has run (all threads)
+
+
+_update_copies = _UpdateCopies()
+
+
 def patch_dynamodb_transactions() -> None:
     """Make DynamoDB calls atomic and transactions cheap, as they are in DynamoDB.
 
@@ -235,24 +317,31 @@ def patch_dynamodb_transactions() -> None:
     real_copy = models.copy
 
     class TableCopySkipped:
-        """What moto's transaction sees as ``copy``: its whole-table backup becomes the table itself."""
+        """moto's DynamoDB models' ``copy``: a transaction's whole-table backup is the table itself, and
+        (with patch_repeated_work) UpdateItem's stream copy of an item, on a table without one, the item."""
 
         @staticmethod
         def deepcopy(value: Any, memo: Any = None) -> Any:
             if getattr(in_transaction, "active", False) and isinstance(value, Table):
                 return value
+            if _update_copies.skip and isinstance(value, _UpdateCopies.item_type):
+                return value  # UpdateItem's copy for a stream the table does not have
             return real_copy.deepcopy(value, memo)
 
     original_transact = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshots = [snapshot for item in transact_items if (snapshot := _item_snapshot(self, item))]
+        # A cancelled transaction leaves no stream records either (moto's table restore dropped them).
+        streams = {id(shard): (shard, len(shard.items)) for t, *_ in snapshots if (shard := t.stream_shard)}
         in_transaction.active = True
         try:
             original_transact(self, transact_items)
         except BaseException:
             for table, hash_key, range_key, item in reversed(snapshots):
                 _restore(table, hash_key, range_key, item)
+            for shard, length in streams.values():
+                del shard.items[length:]
             raise
         finally:
             in_transaction.active = False
@@ -344,6 +433,10 @@ def _patch_attribute_value_serializer() -> None:
     BaseJSONSerializer._serialize_type_structure = serialize_structure  # type: ignore[method-assign]
 
 
+# In this order: patch_repeated_work's item-copy skip works through patch_dynamodb_transactions' copy.
+PATCHES = (patch_sqs_long_polling, patch_moto_overheads, patch_dynamodb_transactions, patch_repeated_work)
+
+
 def _queue_state(queue: Any) -> tuple[bool, float]:
     """Whether a message can be received now, and the seconds until the next one becomes visible."""
     now = time.time() * 1000
@@ -415,7 +508,7 @@ def serve(port: int) -> None:
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             """Every AWS call would otherwise print a line."""
 
-    for patch in (patch_sqs_long_polling, patch_moto_overheads, patch_dynamodb_transactions):
+    for patch in PATCHES:
         try:
             patch()
         except Exception as exc:  # a moto upgrade moved something: slower, still correct

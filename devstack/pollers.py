@@ -5,8 +5,10 @@ attributes, invoke the function with the batch, then delete the records it proce
 ReportBatchItemFailures only the ``batchItemFailures`` stay on the queue; if the function raises (or
 answers a malformed batch response) the whole batch stays. The queue's RedrivePolicy moves a record
 to the DLQ once it has been received maxReceiveCount times (the local moto server does that on
-receive, as SQS does). FIFO groups stay in order: one poller per source, and SQS does not hand out a
-group's next message while one of it is in flight.
+receive, as SQS does). Like Lambda, several pollers feed one source (``PARLEY_DEVSTACK_POLLERS``,
+default 4, at most the function's concurrency), so batches of different FIFO groups run side by side;
+each group stays in order because SQS does not hand out a group's next message while one of it is
+in flight (the local server makes each receive atomic, as SQS is).
 
 The one deliberate deviation from AWS: a failed record becomes visible again after
 ``PARLEY_DEVSTACK_RETRY_SECONDS`` (default 1 s) instead of the queue's VisibilityTimeout (540 s for
@@ -30,9 +32,15 @@ from devstack.resources import REGION
 from devstack.runtime import LambdaFunction
 from devstack.template import Schedule, SqsSource
 
-# Seconds one ReceiveMessage waits for a record; it returns as soon as one arrives, so this only
-# bounds how long an idle poller takes to notice that the devstack is stopping.
-LONG_POLL_SECONDS = 1
+# Seconds one ReceiveMessage waits for a record (SQS's maximum): it returns as soon as one arrives,
+# and stopping the devstack stops the local AWS, which ends the polls in flight. An idle poller costs
+# one call per 20 s.
+LONG_POLL_SECONDS = 20
+
+
+def pollers_per_source() -> int:
+    """Concurrent pollers per SQS event source (Lambda runs several; each batch is one invocation)."""
+    return max(1, int(os.environ.get("PARLEY_DEVSTACK_POLLERS", "4")))
 
 
 def retry_seconds() -> int:
@@ -55,8 +63,9 @@ class SqsPoller(threading.Thread):
         queue_url: str,
         queue_arn: str,
         stop: threading.Event,
+        number: int = 1,
     ) -> None:
-        super().__init__(name=f"sqs-{function.spec.logical_id}", daemon=True)
+        super().__init__(name=f"sqs-{function.spec.logical_id}-{number}", daemon=True)
         self.function = function
         self.source = source
         self.queue_url = queue_url

@@ -256,11 +256,48 @@ def _create_queue(resources: LocalResources, logical_id: str, props: Mapping[str
 
 def _create_bucket(resources: LocalResources, logical_id: str, props: Mapping[str, Any]) -> None:
     client = boto3.client("s3", region_name=REGION)
+    name = resources.physical_name(logical_id)
     try:
-        client.create_bucket(Bucket=resources.physical_name(logical_id))
+        client.create_bucket(Bucket=name)
     except ClientError as exc:
         if _error_code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise
+    if props.get("NotificationConfiguration"):
+        # moto then sends the bucket's object events to the queue, as S3 does (a replace: idempotent).
+        client.put_bucket_notification_configuration(
+            Bucket=name,
+            NotificationConfiguration=notification_configuration(props["NotificationConfiguration"]),
+        )
+
+
+# CloudFormation's notification targets and the S3 API's names for them.
+_NOTIFICATION_TARGETS = {
+    "QueueConfigurations": ("Queue", "QueueArn"),
+    "TopicConfigurations": ("Topic", "TopicArn"),
+    "LambdaConfigurations": ("Function", "LambdaFunctionArn"),
+}
+
+
+def notification_configuration(resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """A bucket's ``NotificationConfiguration`` (CloudFormation, intrinsics resolved) in the shape of
+    S3's PutBucketNotificationConfiguration: one ``Event`` becomes ``Events: [...]``, the target is an
+    ARN field, and ``Filter.S3Key.Rules`` becomes ``Filter.Key.FilterRules``."""
+    configuration: dict[str, Any] = {}
+    for section, (target, arn_field) in _NOTIFICATION_TARGETS.items():
+        entries = []
+        for entry in resolved.get(section, []):
+            converted: dict[str, Any] = {arn_field: entry[target], "Events": [entry["Event"]]}
+            rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            if rules:
+                converted["Filter"] = {
+                    "Key": {"FilterRules": [{"Name": rule["Name"], "Value": rule["Value"]} for rule in rules]}
+                }
+            entries.append(converted)
+        if entries:
+            configuration[section] = entries
+    if _truthy(resolved.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled")):
+        configuration["EventBridgeConfiguration"] = {}
+    return configuration
 
 
 def _create_event_bus(resources: LocalResources, logical_id: str, props: Mapping[str, Any]) -> None:

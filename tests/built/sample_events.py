@@ -91,6 +91,7 @@ _UPLOAD_BOUNDARY = "----parley-sample-7MA4YWxkTrZu0gW"
 ROUTE_BODIES: dict[str, Any] = {
     "POST /v1/setup": {"workspace_name": "Acme"},
     "POST /v1/workspaces": {"name": "Research"},
+    "POST /v1/knowledge/search": {"query": "How long is the refund window?", "k": 5},
     "POST /v1/api-keys": {"name": "ci", "role": "member"},
     "POST /v1/providers": {
         "name": "Local Ollama",
@@ -245,6 +246,22 @@ ROUTE_BODIES: dict[str, Any] = {
     },
     "PUT /api/v1/messages/{message_id}": {"tags": ["orders"], "meta_data": {"channel": "web"}},
     "POST /api/v1/conversations": {"title": "Onboarding", "is_public": False, "owner_id": "user-1"},
+    # Memories, native and Mielto's (mieltoinc/mielto-sdk types/memory.ts).
+    "POST /v1/memories": {"user_id": "user-1", "memory": "The user lives in Lisbon.", "topics": ["home"]},
+    "PATCH /v1/memories/{memory_id}": {"memory": "The user lives in Porto."},
+    "POST /v1/memories/search": {"query": "where does the user live", "user_id": "user-1", "limit": 5},
+    "POST /v1/memories/from_messages": {
+        "user_id": "user-1",
+        "messages": [{"role": "user", "content": "I live in Lisbon and I prefer tea."}],
+    },
+    "POST /api/v1/memories": {"user_id": "user-1", "memory": "The user prefers tea.", "topics": ["food"]},
+    "PUT /api/v1/memories/{memory_id}": {"user_id": "user-1", "memory": "The user prefers coffee."},
+    "POST /api/v1/memories/{memory_id}/replace": {"user_id": "user-1", "memory": "The user prefers water."},
+    "POST /api/v1/memories/search": {"query": "drinks", "user_id": "user-1", "limit": 5},
+    "POST /api/v1/memories/from_messages": {
+        "user_id": "user-1",
+        "messages": [{"role": "user", "content": "My name is Ada."}],
+    },
 }
 # Headers a route needs besides the key (Odyssey names the end user in a userId header).
 ROUTE_HEADERS = {"POST /api/chat/message": {"userId": "user_42"}}
@@ -269,6 +286,10 @@ ROUTE_QUERIES = {
     "GET /v2/all_inboxes": "limit=20&offset=&show_hidden=false",
     "GET /api/v1/messages": f"conversation_id={SAMPLE_IDS['conversation_id']}&limit=100&order_direction=asc",
     "GET /api/v1/conversations": "skip=0&limit=100&status=active",
+    "GET /v1/memories": "limit=20&user_id=user-1&sort_order=desc",
+    "GET /api/v1/memories": "user_id=user-1&limit=50&sort_by=updated_at&sort_order=desc",
+    "GET /api/v1/memories/{memory_id}": "user_id=user-1",
+    "DELETE /api/v1/memories/{memory_id}": "user_id=user-1",
 }
 # Queue message bodies per worker (the turn id doubles as the FIFO deduplication id).
 _TURN_COMPLETED = {
@@ -299,6 +320,39 @@ WORKER_BODIES: dict[str, Any] = {
         "type": "turn.completed",
         "payload": {"type": "turn.completed", "timestamp": "2024-11-21T10:15:30Z", "data": _TURN_COMPLETED},
         "attempt": 1,
+    },
+    # The ingest queue carries the files bucket's S3 event notifications (one per message).
+    "IngestFileFunction": {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2024-11-21T10:15:30.512Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AROAEXAMPLEROLEID:parley-CreateFileFunction"},
+                "requestParameters": {"sourceIPAddress": SOURCE_IP},
+                "responseElements": {
+                    "x-amz-request-id": "C3D13FE58DE4C810",
+                    "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD",
+                },
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "parley-ingest-created",
+                    "bucket": {
+                        "name": "parley-filesbucket",
+                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                        "arn": "arn:aws:s3:::parley-filesbucket",
+                    },
+                    "object": {
+                        "key": "workspaces/{workspace_id}/files/{file_id}/notes.md".format(**SAMPLE_IDS),
+                        "size": 1024,
+                        "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                        "sequencer": "0055AED6DCD90281E5",
+                    },
+                },
+            }
+        ]
     },
 }
 # The route the sample authorizer event asks about, when the template has it.

@@ -50,6 +50,9 @@ BODIES: dict[str, Any] = {
     "PUT /api/v1/messages/{message_id}": {"content": "taken"},
     "POST /v2/agent/{projectId}/job": {"prompt": "hello"},
     "POST /v2/agent/{projectId}/job/{id}/message": {"prompt": "hello"},
+    "PATCH /v1/memories/{memory_id}": {"memory": "taken"},
+    "PUT /api/v1/memories/{memory_id}": {"memory": "taken"},
+    "POST /api/v1/memories/{memory_id}/replace": {"memory": "taken"},
 }
 # Multipart routes: (body, content type).
 BOUNDARY = "isolation-boundary"
@@ -107,6 +110,7 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
     created("POST", "/v1/jobs", {"title": "A's second job"})
     created("POST", "/v1/webhooks", {"url": "https://example.com/hook2", "events": ["job.*"]})
     key_a = created("POST", "/v1/api-keys", {"name": "A's other key"})
+    memory = created("POST", "/v1/memories", {"user_id": "isolation-user", "memory": "A's user likes tea."})
     files_inbox = created("POST", "/v2/create_files_inbox", status=200)
     mielto = created("POST", "/api/v1/conversations", {"title": "A's mielto"})
     shinkai_job = created(
@@ -136,6 +140,7 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
         "inbox_name": files_inbox,
         "filename": "a.txt",
         "shinkai_job": shinkai_job,
+        "memory_id": memory["id"],
     }
     mielto_ids = {
         "conversation_id": _mielto_id(mielto),
@@ -311,6 +316,21 @@ BODY_ADDRESSED: dict[str, Any] = {
         "size": 1,
     },
     "POST /v1/jobs": lambda i: {"agent_id": i["agent_id"]},
+    "POST /v1/knowledge/search": lambda i: {"query": "tea", "inboxes": [i["inbox_id"]]},
+    "POST /v1/chat/completions": lambda i: {
+        "model": i["agent_id"],
+        "messages": [{"role": "user", "content": "x"}],
+    },
+    "POST /v1/memories/from_messages": lambda i: {
+        "user_id": "b-user",
+        "agent_id": i["agent_id"],
+        "messages": [{"role": "user", "content": "I like coffee."}],
+    },
+    "POST /api/v1/memories/from_messages": lambda i: {
+        "user_id": "b-user",
+        "agent_id": i["agent_id"],
+        "messages": [{"role": "user", "content": "I like coffee."}],
+    },
 }
 # Ids that exist nowhere, shaped like A's.
 NOWHERE = {
@@ -343,6 +363,11 @@ NO_FOREIGN_ID = {
     "POST /api/v1/conversations",
     "POST /api/conversations",
     "POST /v2/add_file_to_inbox",
+    # A memory's user_id is attribution inside the caller's workspace, not another tenant's resource.
+    "POST /v1/memories",
+    "POST /v1/memories/search",
+    "POST /api/v1/memories",
+    "POST /api/v1/memories/search",
 }
 
 
@@ -407,3 +432,39 @@ def test_uploading_into_another_workspaces_files_inbox_is_the_same_as_into_none(
 
     assert foreign[0] >= 400, foreign
     assert foreign[0] == absent[0], (foreign, absent)
+
+
+def test_continuing_another_workspaces_conversation_in_chat_completions_is_the_same_as_none(
+    api: ApiClient, tenants: dict[str, Any]
+) -> None:
+    # Given B's key and the x-conversation-id of A's conversation, or of none
+    def complete(conversation_id: str) -> tuple[int, Any]:
+        status, _, reply = api.post(
+            "/v1/chat/completions",
+            json={"model": "default", "messages": [{"role": "user", "content": "x"}]},
+            headers={**tenants["b"], "x-conversation-id": conversation_id},
+        )
+        return status, reply
+
+    # When B continues each
+    foreign = complete(tenants["ids"]["conversation_id"])
+    absent = complete(NOWHERE["conversation_id"])
+
+    # Then both are refused alike, and nothing of A's comes back
+    assert foreign[0] >= 400, foreign
+    assert foreign[0] == absent[0], (foreign, absent)
+    assert "A's" not in json.dumps(foreign[1]), foreign[1]
+
+
+@pytest.mark.parametrize("path", ["/v1/memories/search", "/api/v1/memories/search"])
+def test_searching_memories_never_finds_another_workspaces(
+    api: ApiClient, tenants: dict[str, Any], path: str
+) -> None:
+    # Given A's memory of the user "isolation-user"; When B searches for it, by that user and by none
+    for user in ({"user_id": "isolation-user"}, {}):
+        status, _, reply = api.post(path, json={"query": "tea", **user}, headers=tenants["b"])
+
+        # Then B finds nothing of A's
+        assert status == 200, reply
+        assert tenants["ids"]["memory_id"] not in json.dumps(reply), reply
+        assert "A's" not in json.dumps(reply), reply

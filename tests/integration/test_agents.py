@@ -71,7 +71,13 @@ def test_every_parameter_is_kept(invoke, admin, provider):
         "history_chars": 10_000,
         "memory": True,
         "follow_ups": 3,
-        "knowledge": {"collections": ["docs"]},
+        "knowledge": {
+            "retriever": "bedrock_kb",
+            "knowledge_base_id": "KB12345678",
+            "top_k": 3,
+            "inboxes": [],
+            "files": [],
+        },
     }
     agent = create(invoke, admin["key"], **body).body
     assert {k: agent[k] for k in body} == body

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.resources import LocalResources, create_resources
+from devstack.resources import LocalResources, create_resources, notification_configuration
 from devstack.runtime import shared_environment
 from devstack.template import Intrinsic, Template, load_template
 
@@ -105,6 +106,67 @@ def test_event_rules_forward_matching_events_to_their_queue_targets(resources: L
     assert [(body["source"], body["detail-type"], body["detail"]) for body in bodies] == [
         ("parley", "turn.completed", {"turn_id": "t"})
     ]
+
+
+def test_the_files_bucket_notifies_the_ingest_queue_of_object_events_under_workspaces(
+    resources: LocalResources,
+) -> None:
+    # Given the template's bucket and queue, as the devstack creates them
+    s3 = boto3.client("s3", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bucket, queue = resources.ref("FilesBucket"), resources.ref("IngestQueue")
+    configured = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+    assert sorted(entry["Events"][0] for entry in configured) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    assert {entry["QueueArn"] for entry in configured} == {resources.get_att("IngestQueue", "Arn")}
+    test_event = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["Event"] for m in test_event] == ["s3:TestEvent"]  # as S3 sends it
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=test_event[0]["ReceiptHandle"])
+
+    # When an object is put and removed under workspaces/, and another one outside it
+    key = "workspaces/ws_1/files/file_1/a b.txt"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"hello")
+    s3.put_object(Bucket=bucket, Key="elsewhere/x.txt", Body=b"ignored")
+    s3.delete_object(Bucket=bucket, Key=key)
+
+    # Then the queue holds the two events of the first object only (keys URL-encoded, as S3 sends them)
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    records = [record for m in received for record in json.loads(m["Body"])["Records"]]
+    assert sorted(
+        (r["eventName"].split(":")[0], unquote_plus(r["s3"]["object"]["key"])) for r in records
+    ) == [
+        ("ObjectCreated", key),
+        ("ObjectRemoved", key),
+    ]
+
+
+def test_cloudformation_notification_configuration_becomes_the_s3_api_shape() -> None:
+    resolved = {
+        "QueueConfigurations": [
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Queue": "arn:aws:sqs:us-east-1:123456789012:q",
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "in/"}]}},
+            }
+        ],
+        "TopicConfigurations": [{"Event": "s3:ObjectRemoved:*", "Topic": "arn:aws:sns:us-east-1:1:t"}],
+        "LambdaConfigurations": [{"Event": "s3:ObjectCreated:Put", "Function": "arn:aws:lambda:f"}],
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True},
+    }
+
+    assert notification_configuration(resolved) == {
+        "QueueConfigurations": [
+            {
+                "QueueArn": "arn:aws:sqs:us-east-1:123456789012:q",
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
+            }
+        ],
+        "TopicConfigurations": [{"TopicArn": "arn:aws:sns:us-east-1:1:t", "Events": ["s3:ObjectRemoved:*"]}],
+        "LambdaConfigurations": [
+            {"LambdaFunctionArn": "arn:aws:lambda:f", "Events": ["s3:ObjectCreated:Put"]}
+        ],
+        "EventBridgeConfiguration": {},
+    }
 
 
 def test_creating_twice_is_harmless(resources: LocalResources) -> None:

@@ -7,6 +7,7 @@ O(history budget), never O(conversation length).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,17 +22,27 @@ class History:
     messages: list[dict[str, Any]]  # oldest first, ending with the request message
     chars: int
     # A request sent while the previous turn was still running follows that turn's reply, not its question.
+    # "moved": the request's stored parent is not this one (or was still pending): the turn writes it.
     request_parent: str | None = None
     request_parent_moved: bool = False
     notes: list[str] = field(default_factory=list)
 
 
 def load_history(
-    workspace_id: str, conversation_id: str, request_message_id: str, *, max_messages: int, max_chars: int
+    workspace_id: str,
+    conversation_id: str,
+    request_message_id: str,
+    *,
+    max_messages: int,
+    max_chars: int,
+    pending_parents: Mapping[str, str | None] | None = None,
 ) -> History:
+    """``pending_parents``: the conversation's (#META, read after the request was sent), for messages
+    whose default parent the send could not know (services.messages)."""
     window: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     pages = 0
+    pending = pending_parents or {}
 
     def fetch() -> None:
         nonlocal cursor, pages
@@ -39,7 +50,10 @@ def load_history(
             workspace_id, conversation_id, limit=max_messages * 2 + 10, cursor=cursor, newest_first=True
         )
         pages += 1
-        window.update((item["id"], item) for item in items)
+        for item in items:
+            if item.get("parent_pending") and item["id"] in pending:
+                item["parent_message_id"] = pending[item["id"]]
+            window[item["id"]] = item
 
     fetch()
     if request_message_id not in window:
@@ -53,7 +67,7 @@ def load_history(
     chars = 0
     current: dict[str, Any] | None = request
     request_parent = effective_parent(request, window)
-    moved = request_parent != request.get("parent_message_id")
+    moved = bool(request.get("parent_pending")) or request_parent != request.get("parent_message_id")
     seen: set[str] = set()
     while current is not None and current["id"] not in seen:
         seen.add(current["id"])

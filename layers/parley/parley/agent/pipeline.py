@@ -1,36 +1,57 @@
-"""One agent turn, end to end (DESIGN §5): claim → context → model (tool loop) → persist → event.
+"""One agent turn, end to end (DESIGN §5): claim → history → memory recall → retrieval → model (tool
+loop) → follow-ups → memory extraction → persist → event.
 
 Exactly one effect under at-least-once delivery:
 * the claim is a conditional update (queued → running, or a running turn whose lease expired), and
   bumps ``attempts``; only the holder of the current attempt may finish the turn;
-* the reply's id is derived from the turn, and the reply, the turn's completion and the
-  conversation's counters are one transaction: a redelivered record cannot write a second reply.
+* the reply's id is derived from the turn, and the reply, the turn's completion (with its sources and
+  follow-ups) and the conversation's counters are one transaction: a redelivered record cannot write a
+  second reply.
+
+Memory (parley.agent.memory), retrieval (parley.agent.grounding) and follow-ups (parley.agent.follow_ups)
+run only when configured, and never fail a turn: each records its step, failed or not, and the turn
+answers anyway.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
 from parley import clock
 from parley.agent import (
+    follow_ups,
+    grounding,
     job_tools,  # noqa: F401 - importing it registers finish_job
+    memory,
+    prompts,
     tools,
 )
 from parley.agent.context import History, load_history
+from parley.agent.steps import step as _step
 from parley.observability import logger
-from parley.providers.base import ChatMessage, ChatRequest, ChatResult, ProviderError, ToolCall, Usage
+from parley.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ChatResult,
+    Provider,
+    ProviderError,
+    ToolCall,
+    Usage,
+)
 from parley.services import agents as agent_service
 from parley.services import events
 from parley.services import providers as provider_service
 from parley.services import turns as turn_service
-from parley.services.messages import checksum
+from parley.services.messages import checksum, pending_settlement
 from parley.store import conversations as conversation_store
 from parley.store import messages as message_store
 from parley.store import table
 from parley.store import turns as turn_store
+from parley.store.conversations import PENDING_PARENTS
 
 # Longer than the worker's 90 s timeout, so a live worker never loses its lease to a redelivery.
 LEASE = timedelta(seconds=120)
@@ -54,6 +75,8 @@ class Outcome:
     tool_calls: list[dict[str, Any]]
     usage: Usage
     steps: list[dict[str, Any]]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
 
 
 def run_turn(workspace_id: str, conversation_id: str, turn_id: str) -> str:
@@ -116,7 +139,7 @@ def _run_claimed(turn: dict[str, Any]) -> str:
     steps: list[dict[str, Any]] = []
     try:
         agent = _agent_for(turn, conversation)
-        history = _history(turn, agent, steps)
+        history = _history(turn, agent, steps, conversation)
         outcome = _respond(turn, conversation, agent, history, steps)
     except (ProviderError, TurnProblem) as exc:
         kind = exc.kind
@@ -153,7 +176,9 @@ def _overrides(conversation: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if v is not None}
 
 
-def _history(turn: dict[str, Any], agent: dict[str, Any], steps: list[dict[str, Any]]) -> History:
+def _history(
+    turn: dict[str, Any], agent: dict[str, Any], steps: list[dict[str, Any]], conversation: dict[str, Any]
+) -> History:
     started = clock.iso()
     try:
         history = load_history(
@@ -162,6 +187,7 @@ def _history(turn: dict[str, Any], agent: dict[str, Any], steps: list[dict[str, 
             turn["request_message_id"],
             max_messages=int(agent.get("history_messages", 20)),
             max_chars=int(agent.get("history_chars", 24_000)),
+            pending_parents=conversation.get(PENDING_PARENTS),
         )
     except LookupError as exc:
         raise TurnProblem("not_found", f"The message this turn answers is gone: {exc}") from exc
@@ -182,7 +208,13 @@ def _respond(
         provider = provider_service.load_provider(turn["workspace_id"], agent["provider_id"])
     except LookupError as exc:
         raise TurnProblem("configuration", f"The agent's provider is not available: {exc}") from exc
-    messages = _chat_messages(agent, history)
+    workspace_id = turn["workspace_id"]
+    request = history.messages[-1]
+    question = _question(history)
+    user_id = memory.user_of(request) if memory.enabled(agent, request) else None
+    memories = memory.recall(workspace_id, user_id, question, steps) if user_id else []
+    passages = grounding.retrieve(workspace_id, conversation, agent, question, steps)
+    messages = _chat_messages(agent, history, _context_blocks(memories, passages))
     available = tools.for_turn(conversation, agent)
     usage = Usage()
     result: ChatResult | None = None
@@ -227,10 +259,45 @@ def _respond(
         for call in result.tool_calls:
             messages.append(_run_tool(turn, available, call, steps))
     assert result is not None
+    reply = result.content
+    suggested: list[str] = []
+    if wanted := follow_ups.count_for(agent):
+        suggested, spent = follow_ups.suggest(provider, agent, history.messages, reply, wanted, steps)
+        usage = Usage(usage.input_tokens + spent.input_tokens, usage.output_tokens + spent.output_tokens)
+    if user_id:
+        _remember(turn, agent, provider, user_id, request, reply, steps)
     return Outcome(
-        content=result.content,
+        content=reply,
         tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls],
         usage=usage,
+        steps=steps,
+        sources=grounding.sources(passages, reply),
+        follow_ups=suggested,
+    )
+
+
+def _remember(
+    turn: dict[str, Any],
+    agent: dict[str, Any],
+    provider: Provider,
+    user_id: str,
+    request: dict[str, Any],
+    reply: str,
+    steps: list[dict[str, Any]],
+) -> None:
+    """Memory extraction over the exchange just made: the request message and the reply. A redelivered
+    turn extracts again; the memory service skips facts the user already has, so nothing duplicates."""
+    exchange = [
+        {"role": "user", "content": str(request.get("content") or "")},
+        {"role": "assistant", "content": reply},
+    ]
+    memory.remember(
+        turn["workspace_id"],
+        user_id,
+        exchange,
+        provider=provider,
+        model=agent["model"],
+        conversation_id=turn["conversation_id"],
         steps=steps,
     )
 
@@ -245,9 +312,24 @@ def _run_tool(
     return ChatMessage(role="tool", content=output, tool_call_id=call.id)
 
 
-def _chat_messages(agent: dict[str, Any], history: History) -> list[ChatMessage]:
+def _question(history: History) -> str:
+    """What memory recall and retrieval search for: the newest user message (normally the request)."""
+    asked = next((m for m in reversed(history.messages) if m.get("role") == "user"), history.messages[-1])
+    return str(asked.get("content") or "")
+
+
+def _context_blocks(memories: list[dict[str, Any]], passages: list[Any]) -> list[str]:
+    blocks = [prompts.memories_block(memories)] if memories else []
+    if passages:
+        blocks.append(prompts.sources_block(passages))
+    return blocks
+
+
+def _chat_messages(agent: dict[str, Any], history: History, context: Sequence[str] = ()) -> list[ChatMessage]:
     messages: list[ChatMessage] = []
-    system = "\n\n".join(p for p in (agent.get("instructions"), agent.get("custom_system_prompt")) if p)
+    system = "\n\n".join(
+        p for p in (agent.get("instructions"), agent.get("custom_system_prompt"), *context) if p
+    )
     if system:
         messages.append(ChatMessage(role="system", content=system))
     for message in history.messages:
@@ -288,18 +370,29 @@ def _complete(turn: dict[str, Any], conversation: dict[str, Any], history: Histo
         "updated_at": now,
     }
     item = message_store.prepare(reply)
-    turn_fields = {"reply_message_id": reply_id, "steps": outcome.steps, "usage": _usage(outcome.usage)}
+    turn_fields = {
+        "reply_message_id": reply_id,
+        "steps": outcome.steps,
+        "usage": _usage(outcome.usage),
+        "sources": outcome.sources,
+        "follow_ups": outcome.follow_ups,
+    }
     leaf = conversation.get("leaf_message_id")
     moves_leaf = leaf in {turn["request_message_id"], turn.get("replaces_leaf")}
     status = "completed"
+    # Parents the sends left pending on #META are written into their messages (services.messages).
+    settle_writes, settled = pending_settlement(conversation, turn["request_message_id"])
     for _ in range(3):
         operations = [
             message_store.put_op(item),
             turn_service.finish_op(
                 turn, status, expected_status="running", attempt=turn["attempts"], fields=turn_fields
             ),
-            _advance_with_reply_op(turn, reply_id, now, expected_leaf=leaf if moves_leaf else None),
+            _advance_with_reply_op(
+                turn, reply_id, now, expected_leaf=leaf if moves_leaf else None, forget=settled
+            ),
             _request_update_op(turn, reply_id, history),
+            *settle_writes,
         ]
         try:
             table.transact(operations)
@@ -334,7 +427,12 @@ def _complete(turn: dict[str, Any], conversation: dict[str, Any], history: Histo
 
 
 def _advance_with_reply_op(
-    turn: dict[str, Any], reply_id: str, now: str, *, expected_leaf: str | None
+    turn: dict[str, Any],
+    reply_id: str,
+    now: str,
+    *,
+    expected_leaf: str | None,
+    forget: Sequence[table.Path] = (),
 ) -> Any:
     """The conversation counts the reply, closes the turn and records activity; the reply becomes the
     leaf if the leaf was still the question (or the reply being regenerated)."""
@@ -354,6 +452,7 @@ def _advance_with_reply_op(
         conversation_store.META,
         set_fields=fields,
         add={"message_count": 1, "open_turns": -1},
+        remove=forget,
         condition=condition,
         values=values,
     )
@@ -364,7 +463,11 @@ def _request_update_op(turn: dict[str, Any], reply_id: str, history: History) ->
     if history.request_parent_moved:
         fields["parent_message_id"] = history.request_parent
     return message_store.update_op(
-        turn["workspace_id"], turn["conversation_id"], turn["request_message_id"], set_fields=fields
+        turn["workspace_id"],
+        turn["conversation_id"],
+        turn["request_message_id"],
+        set_fields=fields,
+        remove=("parent_pending",),
     )
 
 
@@ -389,7 +492,3 @@ def _usage(usage: Usage) -> dict[str, int]:
         "output_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
     }
-
-
-def _step(kind: str, name: str, started_at: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {"type": kind, "name": name, "started_at": started_at, "ended_at": clock.iso(), "detail": detail}

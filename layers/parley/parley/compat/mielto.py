@@ -399,7 +399,7 @@ def post_messages(
 def _new_message(request: MessageCreateRequest, enable_memories: bool) -> NewMessage:
     meta_data = dict(request.meta_data or {})
     if enable_memories:
-        meta_data["enable_memories"] = True  # read by memory extraction (a later issue)
+        meta_data["enable_memories"] = True  # turns memory on for this message (parley.agent.memory)
     return NewMessage(
         content=request.content,
         role=request.role,

@@ -10,7 +10,8 @@ anyway and its reply shows up in ``GET /api/chat/messages``.
 Errors, in Odyssey's documented shapes: 400 ``{"error": "…"}`` (an invalid body or query, or a
 closed conversation), 403 and 404 ``{"error": {"message": "…"}}`` on the chat endpoints but
 ``{"error": "…"}`` on ``/api/conversations`` (as its docs show), 500 ``{"message": "…"}``.
-Accepted and ignored: ``disableMemory`` and ``isFirst`` (memory is the agent's setting).
+``disableMemory: true`` keeps that message out of memory (no recall, no extraction: the message's
+``meta_data.disable_memory``, read by the turn); ``isFirst`` is accepted and ignored.
 """
 
 from __future__ import annotations
@@ -146,7 +147,11 @@ def send_chat_message(principal: Principal, request: Request) -> dict[str, Any]:
     accepted = message_service.post(
         workspace_id,
         conversation,
-        NewMessage(content=body.text(), sender_id=user_id),
+        NewMessage(
+            content=body.text(),
+            sender_id=user_id,
+            meta_data={"disable_memory": True} if body.disableMemory else {},
+        ),
         respond=True,
         agent_id=body.agentId,
     )

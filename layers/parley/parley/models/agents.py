@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 
 from parley.models.base import Name, RequestModel, ResponseModel
+from parley.models.knowledge import KnowledgeSettings
 
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Instructions = Annotated[str, StringConstraints(max_length=100_000)]
@@ -36,7 +37,7 @@ class CreateAgent(RequestModel):
     history_chars: HistoryChars = DEFAULT_HISTORY_CHARS
     memory: bool = False
     follow_ups: FollowUps = 0
-    knowledge: dict[str, Any] = Field(default_factory=dict)
+    knowledge: KnowledgeSettings | None = Field(None, description="Where turns retrieve from, and how")
     # Unset: the new agent becomes the default only if the workspace has none yet.
     is_default: bool | None = None
 
@@ -57,7 +58,7 @@ class UpdateAgent(RequestModel):
     history_chars: HistoryChars | None = None
     memory: bool | None = None
     follow_ups: FollowUps | None = None
-    knowledge: dict[str, Any] | None = None
+    knowledge: KnowledgeSettings | None = None
     is_default: bool | None = None
 
     @field_validator(

@@ -51,6 +51,9 @@ ALLOWED_CONTENT_TYPES = frozenset(
 ALLOWED_CONTENT_TYPE_PREFIXES = ("text/",)
 
 FileStatus = Literal["pending", "uploaded", "failed"]
+# Retrieval's view of a file: pending until indexed (or failed, with index_error); superseded once a newer
+# upload of the same name in the same inbox is indexed in its place.
+IndexStatus = Literal["pending", "indexed", "failed", "superseded"]
 
 _RFC_CHARS = r"[A-Za-z0-9!#$&^_.+-]+"
 _CONTENT_TYPE = re.compile(
@@ -131,6 +134,14 @@ class File(ResponseModel):
     uploaded_at: str | None = None
     download_url: str | None = Field(None, description="A presigned GET, only when uploaded")
     download_url_expires_at: str | None = None
+    index_status: IndexStatus | None = Field(
+        None, description="pending → indexed | failed | superseded (null: a file from before indexing)"
+    )
+    index_error: str | None = Field(
+        None, description="Why the file is not indexed (or, when indexed, why only part of it is)"
+    )
+    chunk_count: int | None = Field(None, description="How many chunks of the file are indexed")
+    indexed_at: str | None = None
 
 
 class FileUpload(File):
@@ -139,3 +150,16 @@ class FileUpload(File):
     upload_url: str
     upload_headers: dict[str, str]
     expires_at: str
+
+
+class FileChunk(ResponseModel):
+    """A passage of an indexed file, as retrieval sees it (``GET /v1/files/{id}/chunks``)."""
+
+    id: str = Field(description="<file_id>:<position>, the id a turn's sources cite")
+    file_id: str
+    position: int
+    content: str
+    display_text: str = Field(description="A short excerpt for people (a source snippet)")
+    start: int = Field(description="Character offset of the chunk in the file's extracted text")
+    end: int
+    page: int | None = Field(None, description="1-based page, for PDFs")

@@ -82,6 +82,11 @@ class Message(ResponseModel):
     meta_data: dict[str, Any] = {}
     checksum: str
     parent_message_id: str | None = None
+    parent_pending: bool = Field(
+        False,
+        description="Only in a send's 202: the message follows the current leaf, which the send does not "
+        "read; parent_message_id is null here and set on every read of the message.",
+    )
     sender_id: str | None = None
     owner_id: str | None = None
     turn_id: str | None = None

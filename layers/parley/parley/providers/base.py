@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Role = Literal["system", "user", "assistant", "tool"]
+Purpose = Literal["reply", "memory", "follow_ups"]
 ErrorKind = Literal[
     "rate_limited", "timeout", "connection", "http_error", "bad_response", "auth", "configuration"
 ]
@@ -62,6 +63,10 @@ class ChatRequest:
     seed: int | None = None
     # Vendor-specific request fields, passed through as they are (e.g. top_k for vLLM or Ollama).
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the call is for. Real models get only the prompt; the scripted provider answers by purpose:
+    # "reply" (the turn's answer), "memory" (JSON {"memories": [{"id": str | null, "memory": str}]}) or
+    # "follow_ups" (JSON {"questions": [str]}).
+    purpose: Purpose = "reply"
 
 
 @dataclass(frozen=True)

@@ -58,15 +58,16 @@ _ERRORS: dict[str, tuple[ErrorKind, bool]] = {
 @cache
 def client(region: str, connect_timeout: float, read_timeout: float, max_retries: int) -> Any:
     """One bedrock-runtime client per container and configuration (imported on first use)."""
-    import boto3
     from botocore.config import Config
+
+    from parley import aws
 
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"total_max_attempts": max_retries + 1, "mode": "standard"},
     )
-    return boto3.client("bedrock-runtime", region_name=region, config=config)
+    return aws.client("bedrock-runtime", region=region, config=config)
 
 
 class BedrockProvider:

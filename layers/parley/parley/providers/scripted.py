@@ -12,9 +12,17 @@ always gets the same reply: there is no randomness anywhere.
      "error": "<ProviderError kind>",  # fail instead of answering
      "delay_ms": 1500}              # wait first (at most 30 s): for cancellation and long-poll tests
 
-The first matching rule wins; with none, the reply is ``You said: <last user message>``. When the
+The first matching rule wins; with none, the reply comes from the prompt's sources or memories when it
+carries them (``scripted_answers.grounded_reply``), else it is ``You said: <last user message>``. When the
 request ends with the results of the assistant's last tool call, the reply summarises them instead,
 so a tool loop always terminates. Usage counts whitespace-separated tokens of the input and output.
+
+A request for ``purpose="follow_ups"`` is answered with JSON questions about the last exchange, as many
+as the system prompt asks for (``scripted_answers.follow_ups``).
+
+A request for ``purpose="memory"`` is answered with JSON facts about the user, taken by fixed rules from
+the user's first-person statements, updating a known memory of the same subject rather than repeating it
+(``scripted_memory.extract``, whose docstring lists the rules).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from parley.providers import scripted_answers, scripted_memory
 from parley.providers.base import (
     ERROR_KINDS,
     ChatMessage,
@@ -55,13 +64,18 @@ class ScriptedProvider:
         return cls(script)
 
     def complete(self, request: ChatRequest) -> ChatResult:
+        if request.purpose == "memory":
+            return _result(request, scripted_memory.extract(request.messages))
+        if request.purpose == "follow_ups":
+            return _result(request, scripted_answers.follow_ups(request.messages))
         said = _last_user_message(request.messages)
         results = _tool_results_after_last_call(request.messages)
         if results is not None:
             return _result(request, _summary(results))
         index, rule = self._matching_rule(said)
         if rule is None:
-            return _result(request, f"You said: {said}")
+            grounded = scripted_answers.grounded_reply(request.messages, said)
+            return _result(request, grounded if grounded is not None else f"You said: {said}")
         delay_ms = min(max(int(rule.get("delay_ms") or 0), 0), MAX_DELAY_MS)
         if delay_ms:
             self._sleep(delay_ms / 1000)

@@ -22,6 +22,7 @@ from parley.models.agents import (
     UpdateAgent,
 )
 from parley.models.base import ListQuery, Page
+from parley.services import knowledge as knowledge_service
 from parley.services import providers as provider_service
 from parley.services.validation import invalid
 from parley.store import agents as store
@@ -44,7 +45,6 @@ _PLAIN_FIELDS = (
     "history_chars",
     "memory",
     "follow_ups",
-    "knowledge",
 )
 STARTER_PROVIDER_NAME = "Scripted (offline demo)"
 STARTER_AGENT_NAME = "Assistant"
@@ -62,8 +62,9 @@ def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = No
     provider = _provider(workspace_id, body.provider_id)
     agent = new_agent(
         provider,
-        **body.model_dump(exclude={"provider_id", "is_default", "model"}),
+        **body.model_dump(exclude={"provider_id", "is_default", "model", "knowledge"}),
         model=body.model or _default_model(provider),
+        knowledge=knowledge_service.checked_settings(workspace_id, body.knowledge),
     )
     if agent_id is not None:
         agent["id"] = agent_id
@@ -82,8 +83,11 @@ def get(principal: Principal, agent_id: str) -> Agent:
 
 def list_agents(principal: Principal, query: ListQuery) -> Page[Agent]:
     workspace_id = principal.workspace_id
-    items, cursor = store.list_for_workspace(workspace_id, query.limit, query.cursor)
-    default = workspace_store.default_agent_id(workspace_id) if items else None
+    items, cursor, workspace = store.list_with_default(workspace_id, query.limit, query.cursor)
+    if workspace is not None:
+        default = workspace.get("default_agent_id")
+    else:  # a later page: the workspace item sorts before the first
+        default = workspace_store.default_agent_id(workspace_id) if items else None
     return Page[Agent](
         data=[_model(item, is_default=item["id"] == default) for item in items],
         next_cursor=cursor,
@@ -100,6 +104,8 @@ def update(principal: Principal, agent_id: str, body: UpdateAgent) -> Agent:
         if current is None:
             raise errors.NotFound(f"Agent {agent_id} not found.")
         changes: dict[str, Any] = {field: getattr(body, field) for field in _PLAIN_FIELDS if field in given}
+        if "knowledge" in given:
+            changes["knowledge"] = knowledge_service.checked_settings(workspace_id, body.knowledge)
         old_provider_id = current["provider_id"]
         new_provider: dict[str, Any] | None = None
         if body.provider_id is not None and body.provider_id != old_provider_id:

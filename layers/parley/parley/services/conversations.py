@@ -54,7 +54,7 @@ def create(principal: Principal, body: CreateConversation) -> Conversation:
     conversation = new_conversation(
         principal.workspace_id, title=body.title, agent_id=body.agent_id, metadata=body.metadata
     )
-    table.transact([store.put_op(conversation)])
+    table.transact(store.put_ops(conversation))
     return view(conversation)
 
 
@@ -112,8 +112,7 @@ def archive(principal: Principal, conversation_id: str) -> Conversation:
 
 def delete(principal: Principal, conversation_id: str) -> None:
     """Gone from every read at once; its messages, turns and stored bodies are purged in the background."""
-    removed = store.delete(principal.workspace_id, conversation_id)
-    if removed is None:
+    if not store.delete(principal.workspace_id, conversation_id):
         raise errors.NotFound(f"Conversation {conversation_id} not found.")
     request_purge(principal.workspace_id, conversation_id)
 

@@ -17,9 +17,9 @@ SOURCE = "parley"
 
 @cache
 def client() -> Any:
-    import boto3
+    from parley import aws
 
-    return boto3.client("events", region_name=settings().region)
+    return aws.client("events")
 
 
 def publish(detail_type: str, detail: dict[str, Any]) -> None:

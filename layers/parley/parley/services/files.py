@@ -292,6 +292,7 @@ def new_file(
         "size": size,
         "status": status,
         "s3_key": store.object_key(workspace_id, file_id, safe_name(name)),
+        "index_status": "pending",  # the ingestion worker indexes it once its bytes are in S3
         "created_at": now,
         "updated_at": now,
         **fields,

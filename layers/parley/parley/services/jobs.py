@@ -89,7 +89,7 @@ def create(principal: Principal, body: CreateJob, *, job_id: str | None = None) 
     # The callback first: it then sees every event of the job, the first turn's included.
     secret = _register_callback(workspace_id, job["id"], body.callback_url) if body.callback_url else None
     try:
-        table.transact([store.put_op(job)])
+        table.transact(store.put_ops(job))
     except Exception:
         if secret is not None:
             _remove_callback(workspace_id, job["id"])
@@ -164,20 +164,12 @@ def update(principal: Principal, job_id: str, body: UpdateJob) -> UpdatedJob:
 
 # -- messages ------------------------------------------------------------------------------------
 def send_message(principal: Principal, job_id: str, body: SendMessage) -> Accepted:
-    """Only an active job takes messages (409 with its status otherwise)."""
-    job = require(principal.workspace_id, job_id, consistent=True)
-    return message_service.post(
-        principal.workspace_id,
-        job,
-        body,
-        respond=body.respond and body.role == "user",
-        reject_if_busy=body.if_busy == "reject",
-    )
+    """Only an active job takes messages (409 with its status otherwise); sent as any message is."""
+    return message_service.send(principal, job_id, body, kind=KIND)
 
 
 def list_messages(principal: Principal, job_id: str, query: MessageListQuery) -> Page[Message]:
-    require(principal.workspace_id, job_id)
-    return message_service.list_messages(principal, job_id, query)
+    return message_service.list_messages(principal, job_id, query, kind=KIND)
 
 
 # -- lifecycle -----------------------------------------------------------------------------------
@@ -326,28 +318,9 @@ def _agent_overrides(workspace_id: str, provider_id: str | None, model: str | No
 
 def _checked_scope(workspace_id: str, scope: JobScope, field: str | None) -> dict[str, list[str]]:
     """The scope with duplicates dropped, once every inbox and file in it exists in the workspace."""
-    if not scope.inboxes and not scope.files:
-        return {"inboxes": [], "files": []}
-    from parley.store import files as file_store  # only a scope that names something reads them
-    from parley.store import inboxes as inbox_store
+    from parley.services.knowledge import checked_scope
 
-    prefix = f"{field}." if field else ""
-    checked: dict[str, list[str]] = {}
-    for name, noun, read in (
-        ("inboxes", "inbox", inbox_store.get_many),
-        ("files", "file", file_store.get_many),
-    ):
-        wanted: list[str] = getattr(scope, name)
-        found = read(workspace_id, wanted) if wanted else {}
-        for position, item_id in enumerate(wanted):
-            if item_id not in found:
-                raise invalid(
-                    f"{prefix}{name}.{position}",
-                    f"{noun} {item_id} does not exist in this workspace",
-                    error_type="not_found",
-                )
-        checked[name] = list(dict.fromkeys(wanted))
-    return checked
+    return checked_scope(workspace_id, scope.inboxes, scope.files, field)
 
 
 def _register_callback(workspace_id: str, job_id: str, url: str) -> str:

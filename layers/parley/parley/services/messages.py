@@ -3,6 +3,14 @@
 Sending writes the message, its queued turn and the conversation's new leaf in one transaction,
 then queues the turn. If queueing fails after the write, the turn is not lost: the sweeper finds
 queued turns past their deadline and queues them again.
+
+A native send does not read the conversation first (one transaction and one SQS message in all): its
+status (and kind, for a job) is a condition of the transaction, and a message sent with the default
+parent - the leaf, which a transaction cannot read - is stored with ``parent_pending``: the send's
+own #META update copies the old leaf into ``pending_parents`` (store.conversations), the 202 answers
+``parent_message_id: null, parent_pending: true``, every read resolves it from #META, and the turn
+worker writes it into the message. A message that starts no turn and names no parent reads the
+conversation instead (still two calls), so its parent is known at once and no turn is needed to settle it.
 """
 
 from __future__ import annotations
@@ -35,11 +43,14 @@ from parley.store import conversations as conversation_store
 from parley.store import messages as store
 from parley.store import table
 from parley.store import turns as turn_store
+from parley.store.conversations import META, PENDING_PARENTS
 
 # A queued turn that has not started by then is queued again by the sweeper.
 QUEUED_DEADLINE = timedelta(minutes=5)
 # A listing by branch or filter reads at most this many messages of a conversation.
 MAX_SCANNED_MESSAGES = 10_000
+# Parents still pending on #META that one completing turn writes into their messages (besides its own).
+MAX_SETTLED_PER_TURN = 20
 
 
 def view(message: dict[str, Any]) -> Message:
@@ -58,15 +69,27 @@ def checksum(content: str) -> str:
 
 
 # -- writing ------------------------------------------------------------------------------------
-def send(principal: Principal, conversation_id: str, body: SendMessage) -> Accepted:
-    conversation = conversation_store.require(principal.workspace_id, conversation_id, consistent=True)
-    return post(
-        principal.workspace_id,
-        conversation,
-        body,
-        respond=body.respond and body.role == "user",
-        reject_if_busy=body.if_busy == "reject",
-    )
+def send(
+    principal: Principal, conversation_id: str, body: SendMessage, *, kind: str | None = None
+) -> Accepted:
+    """A native send (``kind`` "job": only to a job); see the module's note on what it reads."""
+    respond = body.respond and body.role == "user"
+    reject_if_busy = body.if_busy == "reject"
+    workspace_id = principal.workspace_id
+    if respond or body.parent_message_id:
+        return _write(
+            workspace_id,
+            conversation_id,
+            None,
+            body,
+            respond=respond,
+            reject_if_busy=reject_if_busy,
+            kind=kind,
+        )
+    conversation = conversation_store.get(workspace_id, conversation_id, consistent=True)
+    if conversation is None or (kind and conversation.get("kind") != kind):
+        raise _not_found(conversation_id, kind)
+    return post(workspace_id, conversation, body, respond=respond, reject_if_busy=reject_if_busy)
 
 
 def post(
@@ -79,58 +102,114 @@ def post(
     parent_message_id: str | None = None,
     agent_id: str | None = None,
 ) -> Accepted:
-    """Store a message in ``conversation`` and, if ``respond``, queue the turn that answers it.
+    """Store a message in ``conversation`` (as read by the caller) and, if ``respond``, queue the turn
+    that answers it; its default parent is the leaf the caller read.
 
     Also the entry point of the compat translators, which build a NewMessage from their wire shape.
     ``agent_id`` pins the agent that answers this turn only (Odyssey's per-message ``agentId``).
     """
     ensure_open(conversation)
+    return _write(
+        workspace_id,
+        conversation["id"],
+        conversation,
+        body,
+        respond=respond,
+        reject_if_busy=reject_if_busy,
+        parent_message_id=parent_message_id,
+        agent_id=agent_id,
+    )
+
+
+def _write(
+    workspace_id: str,
+    conversation_id: str,
+    conversation: dict[str, Any] | None,
+    body: NewMessage,
+    *,
+    respond: bool,
+    reject_if_busy: bool = False,
+    parent_message_id: str | None = None,
+    agent_id: str | None = None,
+    kind: str | None = None,
+) -> Accepted:
+    """The send's one transaction. ``conversation`` None: not read, so a default parent is pending."""
     if body.attachments:
         from parley.services.files import check_attachments  # only messages with attachments pay for it
 
         check_attachments(workspace_id, body.attachments)
     explicit_parent = parent_message_id or body.parent_message_id
+    pending = conversation is None and explicit_parent is None
     now_ms = int(time.time() * 1000)
     now = clock.iso()
     message = {
         **body.model_dump(include=set(NewMessage.model_fields) - {"parent_message_id"}),
         "id": "msg_" + ids.ulid(now_ms),
         "workspace_id": workspace_id,
-        "conversation_id": conversation["id"],
+        "conversation_id": conversation_id,
         "checksum": checksum(body.content),
-        "parent_message_id": explicit_parent or conversation.get("leaf_message_id"),
         "parent_defaulted": explicit_parent is None,
         "feedback": {},
         "sent_at": body.sent_at or now,
         "created_at": now,
         "updated_at": now,
     }
+    if pending:
+        # No parent_message_id attribute at all until it is settled (see store.messages.settle_parent_op).
+        message["parent_pending"] = True
+    else:
+        message["parent_message_id"] = explicit_parent or (conversation or {}).get("leaf_message_id")
     # The turn's id sorts after its message, and its reply's id (derived from it) after both.
-    turn = turn_service.new_turn(workspace_id, conversation, message["id"], now_ms + 1) if respond else None
+    turn = (
+        turn_service.new_turn(
+            workspace_id, conversation or {"id": conversation_id}, message["id"], now_ms + 1
+        )
+        if respond
+        else None
+    )
     if turn and agent_id:
         turn["agent_id"] = turn["pinned_agent_id"] = agent_id
     item = store.prepare(message)
     operations = [
         _advance_op(
             workspace_id,
-            conversation["id"],
+            conversation_id,
             now,
             new_message_id=message["id"],
             open_turn=turn is not None,
             reject_if_busy=reject_if_busy,
+            pending_parent=pending,
+            kind=kind,
         ),
         store.put_op(item),
     ]
     if turn:
         operations.append(turn_store.put_op(turn, clock.iso(clock.now() + QUEUED_DEADLINE)))
     if explicit_parent:
-        operations.append(store.exists_op(workspace_id, conversation["id"], explicit_parent))
+        operations.append(store.exists_op(workspace_id, conversation_id, explicit_parent))
     try:
         table.transact(operations)
     except table.TransactionCancelled as exc:
         store.discard(item)
         if exc.failed_at(0):
-            _explain_conversation_refusal(workspace_id, conversation["id"], reject_if_busy)
+            current = _explain_conversation_refusal(workspace_id, conversation_id, reject_if_busy, kind)
+            if conversation is None:
+                # Nothing explains the refusal (a conversation from before pending parents, or a race):
+                # send it the way that reads first.
+                return _write(
+                    workspace_id,
+                    conversation_id,
+                    current,
+                    body,
+                    respond=respond,
+                    reject_if_busy=reject_if_busy,
+                    parent_message_id=parent_message_id,
+                    agent_id=agent_id,
+                    kind=kind,
+                )
+            raise errors.Conflict(
+                "The conversation changed while the message was written; send it again."
+            ) from exc
         if exc.failed_at(len(operations) - 1) and explicit_parent:
             raise errors.NotFound(
                 f"Parent message {explicit_parent} not found in this conversation."
@@ -145,6 +224,7 @@ def edit(principal: Principal, conversation_id: str, message_id: str, body: Edit
     """A new version of a user message: a sibling of the original (same parent) answered by a new turn."""
     conversation = conversation_store.require(principal.workspace_id, conversation_id, consistent=True)
     original = _require_message(principal.workspace_id, conversation_id, message_id)
+    _settle(principal.workspace_id, conversation_id, [original], conversation)
     if original["role"] != "user":
         raise errors.InvalidState("Only user messages can be edited; regenerate an assistant reply instead.")
     revised = NewMessage(
@@ -200,6 +280,7 @@ def regenerate(principal: Principal, conversation_id: str, message_id: str) -> A
     except table.TransactionCancelled as exc:
         if exc.failed_at(0):
             _explain_conversation_refusal(principal.workspace_id, conversation_id, False)
+            raise errors.Conflict("The conversation changed meanwhile; try again.") from exc
         raise
     _queue(turn)
     return Accepted(message=view(request), turn=turn_service.view(turn))
@@ -266,15 +347,28 @@ def _advance_op(
     new_message_id: str | None = None,
     open_turn: bool = False,
     reject_if_busy: bool = False,
+    pending_parent: bool = False,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """The conversation moves forward: activity, and optionally a new leaf message and an open turn.
 
-    Conditional on the conversation still existing and being active (and idle, for if_busy=reject)."""
+    Conditional on the conversation still existing and being active (and idle, for if_busy=reject; and
+    of ``kind``). ``pending_parent``: the old leaf is kept in ``pending_parents`` as the new message's
+    parent (the update sees the item as it was before it)."""
     condition = "attribute_exists(PK) AND #st = :active"
+    names = {"#st": "status"}
     values: dict[str, Any] = {":active": "active"}
     if reject_if_busy:
         condition += " AND open_turns = :none"
         values[":none"] = 0
+    if kind:
+        condition += " AND #kind = :kind"
+        names["#kind"] = "kind"
+        values[":kind"] = kind
+    copies: dict[table.Path, str] = {}
+    if pending_parent and new_message_id:
+        condition += f" AND attribute_exists({PENDING_PARENTS}) AND attribute_exists(leaf_message_id)"
+        copies[(PENDING_PARENTS, new_message_id)] = "leaf_message_id"
     fields: dict[str, Any] = {
         "last_activity_at": now,
         "updated_at": now,
@@ -290,17 +384,29 @@ def _advance_op(
         set_fields=fields,
         add=counters,
         condition=condition,
-        names={"#st": "status"},
+        names=names,
         values=values,
+        copies=copies,
     )
 
 
-def _explain_conversation_refusal(workspace_id: str, conversation_id: str, reject_if_busy: bool) -> None:
-    current = conversation_store.require(workspace_id, conversation_id, consistent=True)
+def _not_found(conversation_id: str, kind: str | None) -> errors.NotFound:
+    noun = "Job" if kind == "job" else "Conversation"
+    return errors.NotFound(f"{noun} {conversation_id} not found.")
+
+
+def _explain_conversation_refusal(
+    workspace_id: str, conversation_id: str, reject_if_busy: bool, kind: str | None = None
+) -> dict[str, Any]:
+    """Why #META refused a write (404, 409), read once on this error path; the conversation as it is
+    now when nothing explains it."""
+    current = conversation_store.get(workspace_id, conversation_id, consistent=True)
+    if current is None or (kind and current.get("kind") != kind):
+        raise _not_found(conversation_id, kind)
     ensure_open(current)
     if reject_if_busy and current.get("open_turns", 0) > 0:
         raise errors.Conflict("A turn is still open in this conversation (if_busy is reject).")
-    raise errors.Conflict("The conversation changed while the message was written; send it again.")
+    return current
 
 
 def _queue(turn: dict[str, Any]) -> None:
@@ -323,31 +429,38 @@ def get(principal: Principal, conversation_id: str, message_id: str) -> Message:
     found = store.get_with_conversation(principal.workspace_id, conversation_id, message_id)
     if found is None:
         raise errors.NotFound(f"Message {message_id} not found.")
-    return view(found)
+    conversation, message = found
+    _settle(principal.workspace_id, conversation_id, [message], conversation)
+    return view(message)
 
 
-def list_messages(principal: Principal, conversation_id: str, query: MessageListQuery) -> Page[Message]:
-    conversation_store.require(principal.workspace_id, conversation_id)
+def list_messages(
+    principal: Principal, conversation_id: str, query: MessageListQuery, *, kind: str | None = None
+) -> Page[Message]:
+    """One query per page: its range holds #META or the sentinel after the messages on a first page,
+    which proves the conversation (of ``kind``) exists; a page that met neither reads #META."""
+    workspace_id = principal.workspace_id
     if query.branch:
-        return _list_branch(principal.workspace_id, conversation_id, query)
+        return _list_branch(workspace_id, conversation_id, query, kind)
     newest_first = query.order == "desc"
     if not query.role and not query.tag:
-        items, cursor = store.page(
-            principal.workspace_id,
+        found = store.listing(
+            workspace_id,
             conversation_id,
             limit=query.limit,
             cursor=query.cursor,
             newest_first=newest_first,
+            with_conversation=True,
         )
-        return _page(store.resolve_content(items), cursor)
+        _settle(
+            workspace_id, conversation_id, found.items, _proven(workspace_id, conversation_id, found, kind)
+        )
+        return _page(store.resolve_content(found.items), found.cursor)
     # Filtered: read pages until this one is full (bounded), so a page is never short while more exist.
     matched: list[dict[str, Any]] = []
-    cursor = query.cursor
     scanned = 0
-    while True:
-        items, cursor = store.page(
-            principal.workspace_id, conversation_id, limit=100, cursor=cursor, newest_first=newest_first
-        )
+    pages = _pages(workspace_id, conversation_id, query.cursor, newest_first, kind)
+    for items, cursor, conversation in pages:
         scanned += len(items)
         for item in items:
             if (query.role and item["role"] != query.role) or (
@@ -356,29 +469,122 @@ def list_messages(principal: Principal, conversation_id: str, query: MessageList
                 continue
             matched.append(item)
             if len(matched) == query.limit:
-                resume = store.cursor_after(principal.workspace_id, conversation_id, item["id"])
+                _settle(workspace_id, conversation_id, matched, conversation)
+                resume = store.cursor_after(workspace_id, conversation_id, item["id"])
                 more = cursor is not None or item is not items[-1]
                 return _page(store.resolve_content(matched), resume if more else None)
-        if cursor is None or scanned >= MAX_SCANNED_MESSAGES:
-            return _page(store.resolve_content(matched), None)
+        if scanned >= MAX_SCANNED_MESSAGES:
+            break
+    _settle(workspace_id, conversation_id, matched, conversation)
+    return _page(store.resolve_content(matched), None)
 
 
 def scan(workspace_id: str, conversation_id: str, *, newest_first: bool = False) -> Iterator[dict[str, Any]]:
-    """Every message of a conversation in time order (content resolved), up to MAX_SCANNED_MESSAGES."""
-    cursor = None
+    """Every message of a conversation in time order (content resolved, parents settled), up to
+    MAX_SCANNED_MESSAGES; NotFound if the conversation does not exist."""
     scanned = 0
-    while True:
-        items, cursor = store.page(
-            workspace_id, conversation_id, limit=100, cursor=cursor, newest_first=newest_first
-        )
-        yield from store.resolve_content(items)
+    for items, _, conversation in _pages(workspace_id, conversation_id, None, newest_first, None):
+        yield from store.resolve_content(_settle(workspace_id, conversation_id, items, conversation))
         scanned += len(items)
-        if cursor is None or scanned >= MAX_SCANNED_MESSAGES:
+        if scanned >= MAX_SCANNED_MESSAGES:
             return
 
 
-def _list_branch(workspace_id: str, conversation_id: str, query: MessageListQuery) -> Page[Message]:
-    everything = _all_messages(workspace_id, conversation_id)
+def _pages(
+    workspace_id: str, conversation_id: str, cursor: str | None, newest_first: bool, kind: str | None
+) -> Iterator[tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]]:
+    """Pages of 100 messages from ``cursor`` on, the first proving the conversation exists; with the
+    conversation (#META) once a page has met it, for settling pending parents."""
+    conversation: dict[str, Any] | None = None
+    first = True
+    while True:
+        found = store.listing(
+            workspace_id,
+            conversation_id,
+            limit=100,
+            cursor=cursor,
+            newest_first=newest_first,
+            with_conversation=True,
+        )
+        if first:
+            conversation = _proven(workspace_id, conversation_id, found, kind)
+            first = False
+        elif META in found.markers:
+            conversation = conversation_store.public(found.markers[META])
+        cursor = found.cursor
+        yield found.items, cursor, conversation
+        if cursor is None:
+            return
+
+
+def _proven(
+    workspace_id: str, conversation_id: str, page: table.Page, kind: str | None
+) -> dict[str, Any] | None:
+    """NotFound unless the page proves the conversation (of ``kind``) exists (reading #META if the page
+    cannot tell); #META when the page or that read has it."""
+    proof = conversation_store.listing_proof(page, kind)
+    if proof is None:
+        conversation = conversation_store.get(workspace_id, conversation_id)
+        if conversation is None or (kind and conversation.get("kind") != kind):
+            raise _not_found(conversation_id, kind)
+        return conversation
+    if not proof:
+        raise _not_found(conversation_id, kind)
+    meta = page.markers.get(META)
+    return conversation_store.public(meta) if meta else None
+
+
+def _settle(
+    workspace_id: str,
+    conversation_id: str,
+    messages: list[dict[str, Any]],
+    conversation: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """Give messages whose default parent is still pending (their turn has not written it yet) the parent
+    kept on #META. Costs a read only while one is pending and the caller has no fresh #META."""
+    pending = [m for m in messages if m.get("parent_pending")]
+    if not pending:
+        return messages
+    parents = (conversation or {}).get(PENDING_PARENTS) or {}
+    if any(m["id"] not in parents for m in pending):
+        fresh = conversation_store.get(workspace_id, conversation_id, consistent=True) or {}
+        parents = fresh.get(PENDING_PARENTS) or {}
+    for message in pending:
+        if message["id"] in parents:
+            message["parent_message_id"] = parents[message["id"]]
+            message.pop("parent_pending")
+            continue
+        settled = store.get(workspace_id, conversation_id, message["id"], consistent=True)  # just written
+        if settled and not settled.get("parent_pending"):
+            message["parent_message_id"] = settled.get("parent_message_id")
+            message.pop("parent_pending")
+    return messages
+
+
+def pending_settlement(
+    conversation: dict[str, Any], request_message_id: str
+) -> tuple[list[dict[str, Any]], list[table.Path]]:
+    """For a completing turn: the writes that settle the parents still pending on ``conversation``
+    (#META as the turn read it) other than its own request's (the turn writes that one, perhaps moved
+    on to a reply), and the #META paths to remove - the request's included. Bounded per turn."""
+    parents = conversation.get(PENDING_PARENTS) or {}
+    writes: list[dict[str, Any]] = [
+        store.settle_parent_op(conversation["workspace_id"], conversation["id"], message_id, parent)
+        for message_id, parent in list(parents.items())[:MAX_SETTLED_PER_TURN]
+        if message_id != request_message_id
+    ]
+    forget: list[table.Path] = [
+        (PENDING_PARENTS, message_id) for message_id in list(parents)[:MAX_SETTLED_PER_TURN]
+    ]
+    if request_message_id in parents and (PENDING_PARENTS, request_message_id) not in forget:
+        forget.append((PENDING_PARENTS, request_message_id))
+    return writes, forget
+
+
+def _list_branch(
+    workspace_id: str, conversation_id: str, query: MessageListQuery, kind: str | None
+) -> Page[Message]:
+    everything, _ = _all_messages(workspace_id, conversation_id, kind)
     if query.branch not in everything:
         raise errors.NotFound(f"Message {query.branch} not found.")
     path = branches.path_to_root(everything, query.branch)
@@ -395,8 +601,7 @@ def _list_branch(workspace_id: str, conversation_id: str, query: MessageListQuer
 
 
 def list_branches(principal: Principal, conversation_id: str) -> BranchList:
-    conversation = conversation_store.require(principal.workspace_id, conversation_id)
-    everything = _all_messages(principal.workspace_id, conversation_id)
+    everything, conversation = _all_messages(principal.workspace_id, conversation_id)
     current = conversation.get("leaf_message_id")
     data = []
     for leaf in branches.leaves(everything):
@@ -416,21 +621,27 @@ def list_branches(principal: Principal, conversation_id: str) -> BranchList:
 def tree(workspace_id: str, conversation_id: str) -> dict[str, dict[str, Any]]:
     """Every message of a conversation by id (bounded; content not yet read from S3), for callers that
     walk its branches themselves; ``with_content`` then views the ones they keep."""
-    return _all_messages(workspace_id, conversation_id)
+    return _all_messages(workspace_id, conversation_id)[0]
 
 
 def with_content(items: list[dict[str, Any]]) -> list[Message]:
     return [view(item) for item in store.resolve_content(items)]
 
 
-def _all_messages(workspace_id: str, conversation_id: str) -> dict[str, dict[str, Any]]:
+def _all_messages(
+    workspace_id: str, conversation_id: str, kind: str | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Every message by id (parents settled) and the conversation: oldest first, so the first page
+    starts with #META."""
     everything: dict[str, dict[str, Any]] = {}
-    cursor = None
-    while True:
-        items, cursor = store.page(workspace_id, conversation_id, limit=100, cursor=cursor)
+    conversation: dict[str, Any] | None = None
+    for items, _, latest in _pages(workspace_id, conversation_id, None, False, kind):
         everything.update((item["id"], item) for item in items)
-        if cursor is None or len(everything) >= MAX_SCANNED_MESSAGES:
-            return everything
+        conversation = latest
+        if len(everything) >= MAX_SCANNED_MESSAGES:
+            break
+    _settle(workspace_id, conversation_id, list(everything.values()), conversation)
+    return everything, conversation or {}
 
 
 def _page(items: list[dict[str, Any]], cursor: str | None) -> Page[Message]:

@@ -11,9 +11,9 @@ from parley.config import settings
 
 @cache
 def client() -> Any:
-    import boto3
+    from parley import aws
 
-    return boto3.client("sqs", region_name=settings().region)
+    return aws.client("sqs")
 
 
 def enqueue_turn(workspace_id: str, conversation_id: str, turn_id: str, attempt: int = 0) -> None:

@@ -42,6 +42,28 @@ def list_for_workspace(
     return [_public(item) for item in page.items], page.cursor
 
 
+# The workspace partition's own items that sort before the agents: the workspace (with the default
+# pointer, store.workspaces) and its settings (store.settings).
+_WORKSPACE = "#META"
+_BEFORE_AGENTS = (_WORKSPACE, "#SETTINGS")
+
+
+def list_with_default(
+    workspace_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]:
+    """A page of agents and, on a first page, the workspace item (which holds the default pointer) in
+    the same query: it sorts just before the agents. None when the page did not reach it."""
+    page = table.query(
+        workspace_pk(workspace_id),
+        # "A$" sorts right after every "A#…" key.
+        sk_between=(_WORKSPACE, "A$"),
+        markers=_BEFORE_AGENTS,
+        limit=limit,
+        cursor=cursor,
+    )
+    return [_public(item) for item in page.items], page.cursor, page.markers.get(_WORKSPACE)
+
+
 def all_for_workspace(workspace_id: str) -> Iterator[dict[str, Any]]:
     cursor: str | None = None
     while True:

@@ -18,11 +18,11 @@ _CHUNK = 1024 * 1024
 
 @cache
 def client() -> Any:
-    import boto3
     from botocore.config import Config
 
-    config = Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
-    return boto3.client("s3", region_name=settings().region, config=config)
+    from parley import aws
+
+    return aws.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
 
 
 def put_text(key: str, text: str) -> str:

@@ -1,7 +1,13 @@
 """Conversations (and jobs, which are conversations with a lifecycle): the #META item of a conversation.
 
-The #META item is the conversation's existence: reads of its messages and turns check it first, so
-deleting it hides everything at once while the purge worker removes the rest.
+The #META item is the conversation's existence: reads of its messages and turns check it, so deleting
+it hides everything at once while the purge worker removes the rest. Two sentinel items, written and
+deleted with #META in the same transactions, close the ranges of its messages (``M#~``) and turns
+(``T#~``): a listing's query meets #META (messages, oldest first) or a sentinel (newest first) on its
+first page, so one query both lists and proves the conversation is there (``listing_proof``).
+
+``pending_parents`` on #META holds, for a message sent with the default parent, the leaf it followed
+(copied by the send's own update, which cannot read): the turn worker writes it into the message.
 Listing goes through the Listing index, one partition per workspace, kind and status, ordered by
 last activity (``ListSK = <last_activity_at>#<id>``).
 """
@@ -15,6 +21,10 @@ from parley import errors
 from parley.store import table
 
 META = "#META"
+# After every message and turn id (msg_/turn_ + ULID: "~" sorts after them all).
+MESSAGES_END = "M#~"
+TURNS_END = "T#~"
+PENDING_PARENTS = "pending_parents"
 _INTERNAL = {"PK", "SK", "ListPK", "ListSK"}
 
 
@@ -34,15 +44,29 @@ def public(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in _INTERNAL}
 
 
-def put_op(conversation: Mapping[str, Any]) -> dict[str, Any]:
+def put_ops(conversation: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The transaction steps that create a conversation: #META and its two range sentinels."""
+    pk = conversation_pk(conversation["workspace_id"], conversation["id"])
     item = {
-        "PK": conversation_pk(conversation["workspace_id"], conversation["id"]),
+        "PK": pk,
         "SK": META,
         "ListPK": listing_pk(conversation["workspace_id"], conversation["kind"], conversation["status"]),
         "ListSK": listing_sk(conversation["last_activity_at"], conversation["id"]),
+        PENDING_PARENTS: {},
         **conversation,
     }
-    return table.put_op(item, "attribute_not_exists(PK)")
+    sentinels = [{"PK": pk, "SK": sk, "kind": conversation["kind"]} for sk in (MESSAGES_END, TURNS_END)]
+    return [table.put_op(each, "attribute_not_exists(PK)") for each in (item, *sentinels)]
+
+
+def listing_proof(page: table.Page, kind: str | None = None) -> bool | None:
+    """What a listing page of this conversation's messages or turns says about the conversation:
+    True (it exists, and is of ``kind``), False (it is not of ``kind``), None (the page met neither
+    #META nor a sentinel: a page in the middle, or a conversation from before the sentinels)."""
+    marker = page.markers.get(META) or next(iter(page.markers.values()), None)
+    if marker is None:
+        return None
+    return kind is None or marker.get("kind") == kind
 
 
 def get(workspace_id: str, conversation_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
@@ -120,12 +144,20 @@ def update_writable(
     )
 
 
-def delete(workspace_id: str, conversation_id: str) -> dict[str, Any] | None:
-    """Remove the #META item (the conversation disappears from every read at once); returns what it was."""
-    response = table.client().delete_item(
-        TableName=table.table_name(),
-        Key=table.key(conversation_pk(workspace_id, conversation_id), META),
-        ReturnValues="ALL_OLD",
-    )
-    old = response.get("Attributes")
-    return public(table.from_item(old)) if old else None
+def delete(workspace_id: str, conversation_id: str) -> bool:
+    """Remove #META and the sentinels (the conversation disappears from every read at once); False if
+    it was not there."""
+    pk = conversation_pk(workspace_id, conversation_id)
+    try:
+        table.transact(
+            [
+                table.delete_op(pk, META, "attribute_exists(PK)"),
+                table.delete_op(pk, MESSAGES_END),
+                table.delete_op(pk, TURNS_END),
+            ]
+        )
+    except table.TransactionCancelled as exc:
+        if exc.failed_at(0):
+            return False
+        raise
+    return True

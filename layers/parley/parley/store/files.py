@@ -10,6 +10,7 @@ Status: ``pending`` (record written, bytes not yet seen) → ``uploaded`` (size 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -136,3 +137,36 @@ def delete_records(workspace_id: str, file_ids: list[str]) -> None:
             if not unprocessed:
                 break
             pending = unprocessed
+
+
+# -- indexing (see parley.services.ingestion) -----------------------------------------------------
+_OBJECT_KEY = re.compile(r"^workspaces/([^/]+)/files/([^/]+)/[^/]+$")
+
+
+def parse_object_key(key: str) -> tuple[str, str] | None:
+    """``(workspace_id, file_id)`` of a file's object key; None for any other object."""
+    found = _OBJECT_KEY.match(key)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def set_index_state(
+    workspace_id: str, file_id: str, changes: Mapping[str, Any], *, from_states: tuple[str | None, ...]
+) -> dict[str, Any] | None:
+    """Apply ``changes`` (a None value removes the field) if the record exists and its ``index_status``
+    is one of ``from_states`` (None: no index status yet); the updated record, or None if not."""
+    allowed = [f":from{i}" for i, state in enumerate(from_states) if state is not None]
+    clauses = [f"#index_status IN ({', '.join(allowed)})"] if allowed else []
+    if None in from_states:
+        clauses.append("attribute_not_exists(#index_status)")
+    try:
+        item = table.update(
+            workspace_pk(workspace_id),
+            _sk(file_id),
+            **table.set_or_remove(changes),
+            condition=f"attribute_exists(PK) AND ({' OR '.join(clauses)})",
+            names={"#index_status": "index_status"},
+            values={f":from{i}": state for i, state in enumerate(from_states) if state is not None},
+        )
+    except table.ConditionFailed:
+        return None
+    return _public(item)

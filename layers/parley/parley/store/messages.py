@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from parley.store import blobs, table
-from parley.store.conversations import META, conversation_pk
+from parley.store.conversations import MESSAGES_END, META, conversation_pk
 
 MESSAGE_PREFIX = "M#"
 # DynamoDB items stop at 400 KB; content past this goes to S3 so an item stays small and cheap to read.
@@ -79,14 +79,43 @@ def page(
     cursor: str | None = None,
     newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    found = table.query(
+    found = listing(workspace_id, conversation_id, limit=limit, cursor=cursor, newest_first=newest_first)
+    return found.items, found.cursor
+
+
+def listing(
+    workspace_id: str,
+    conversation_id: str,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    newest_first: bool = False,
+    with_conversation: bool = False,
+) -> table.Page:
+    """A page of messages; ``with_conversation`` widens the range to #META, which sorts just before
+    them, so a first page also returns the conversation (in ``markers``) and proves it exists."""
+    return table.query(
         conversation_pk(workspace_id, conversation_id),
-        sk_prefix=MESSAGE_PREFIX,
+        sk_between=(META if with_conversation else MESSAGE_PREFIX, MESSAGES_END),
+        markers=(META, MESSAGES_END) if with_conversation else (MESSAGES_END,),
         limit=limit,
         cursor=cursor,
         newest_first=newest_first,
     )
-    return found.items, found.cursor
+
+
+def settle_parent_op(workspace_id: str, conversation_id: str, message_id: str, parent: str | None) -> Any:
+    """Write the parent of a message sent with a pending (default) parent, unless one was written
+    already (by the message's own turn, which may have moved it on to a reply)."""
+    return {
+        "Update": {
+            "Key": table.key(conversation_pk(workspace_id, conversation_id), message_sk(message_id)),
+            "UpdateExpression": "SET #parent = if_not_exists(#parent, :parent) REMOVE #pending",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeNames": {"#parent": "parent_message_id", "#pending": "parent_pending"},
+            "ExpressionAttributeValues": {":parent": table.to_attribute(parent)},
+        }
+    }
 
 
 def resolve_content(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -155,13 +184,15 @@ def set_feedback(
     return public(table.from_item(response["Attributes"]))
 
 
-def get_with_conversation(workspace_id: str, conversation_id: str, message_id: str) -> dict[str, Any] | None:
-    """A message, only if its conversation still exists - in one read."""
+def get_with_conversation(
+    workspace_id: str, conversation_id: str, message_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A message and its conversation (#META, raw), only if both exist - in one read."""
     pk = conversation_pk(workspace_id, conversation_id)
     found = table.get_many(pk, [META, message_sk(message_id)])
     if META not in found or message_sk(message_id) not in found:
         return None
-    return public(found[message_sk(message_id)])
+    return found[META], public(found[message_sk(message_id)])
 
 
 def cursor_after(workspace_id: str, conversation_id: str, message_id: str) -> str:

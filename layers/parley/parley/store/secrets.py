@@ -16,9 +16,9 @@ from parley.store.table import error_code
 
 @cache
 def client() -> Any:
-    import boto3  # imported on first use, like the table's client
+    from parley import aws
 
-    return boto3.client("secretsmanager", region_name=settings().region)
+    return aws.client("secretsmanager")
 
 
 def put_named(name: str, value: str, *, description: str, tags: dict[str, str]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -18,9 +18,14 @@ OPEN_TURNS_INDEX = "OpenTurns"
 
 @cache
 def client() -> Any:
-    import boto3  # imported on first use: Lambda pays for it once, tests that never touch AWS not at all
+    from botocore.config import Config
 
-    return boto3.client("dynamodb", region_name=settings().region)
+    from parley import aws
+
+    # Every request is built by this package's own helpers, and DynamoDB validates each one anyway:
+    # botocore's client-side walk of the parameters (a third of a transaction's in-handler time) is
+    # skipped.
+    return aws.client("dynamodb", config=Config(parameter_validation=False))
 
 
 def table_name() -> str:
@@ -88,19 +93,28 @@ def get(pk: str, sk: str, *, consistent: bool = False) -> dict[str, Any] | None:
 class Page:
     items: list[dict[str, Any]]
     cursor: str | None
+    # The items of ``markers`` the page's range held, by sort key (not counted in ``items``).
+    markers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def query(
     partition: str,
     *,
     sk_prefix: str | None = None,
+    sk_between: tuple[str, str] | None = None,
+    markers: Collection[str] = (),
     index: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
     newest_first: bool = False,
     consistent: bool = False,
 ) -> Page:
-    """One page of a partition (of the table or of an index), with an opaque cursor for the next one."""
+    """One page of a partition (of the table or of an index), with an opaque cursor for the next one.
+
+    ``markers`` are sort keys inside the range that are not listed items (a conversation's #META, the
+    sentinel at the end of its messages): the page reports the ones it met, so that one query both
+    lists and proves what the markers prove (the conversation exists), and they never count as items.
+    """
     pk_name, sk_name = (
         ("ListPK", "ListSK")
         if index == LISTING_INDEX
@@ -113,13 +127,18 @@ def query(
         condition += " AND begins_with(#sk, :prefix)"
         values[":prefix"] = {"S": sk_prefix}
         names["#sk"] = sk_name
+    elif sk_between:
+        condition += " AND #sk BETWEEN :low AND :high"
+        values[":low"], values[":high"] = {"S": sk_between[0]}, {"S": sk_between[1]}
+        names["#sk"] = sk_name
     request: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
-        # One more than asked: if it comes back there is a next page (a cursor never leads nowhere).
-        "Limit": limit + 1,
+        # One more than asked: if it comes back there is a next page (a cursor never leads nowhere);
+        # and room for every marker the range may hold.
+        "Limit": limit + 1 + len(markers),
         "ScanIndexForward": not newest_first,
     }
     if index:
@@ -129,12 +148,26 @@ def query(
     if cursor:
         request["ExclusiveStartKey"] = decode_cursor(cursor, partition, pk_name)
     raw_items = client().query(**request).get("Items", [])
+    found: dict[str, dict[str, Any]] = {}
+    if markers:
+        listed = []
+        for raw in raw_items:
+            sort_key = raw.get(sk_name, {}).get("S")
+            if sort_key in markers:
+                found[sort_key] = raw
+            else:
+                listed.append(raw)
+        raw_items = listed
     next_cursor = None
     if len(raw_items) > limit:
         raw_items = raw_items[:limit]
         key_names = {"PK", "SK", pk_name, sk_name}
         next_cursor = encode_cursor({k: v for k, v in raw_items[-1].items() if k in key_names}, partition)
-    return Page(items=[from_item(item) for item in raw_items], cursor=next_cursor)
+    return Page(
+        items=[from_item(item) for item in raw_items],
+        cursor=next_cursor,
+        markers={sk: from_item(item) for sk, item in found.items()},
+    )
 
 
 class ConditionFailed(Exception):
@@ -176,16 +209,30 @@ def set_or_remove(changes: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+Path = str | tuple[str, ...]  # an attribute, or a path into maps: ("pending_parents", "msg_…")
+
+
 def update_parts(
     set_fields: Mapping[str, Any] | None = None,
     add: Mapping[str, int] | None = None,
-    remove: Iterable[str] = (),
+    remove: Iterable[Path] = (),
     names: Mapping[str, str] | None = None,
     values: Mapping[str, Any] | None = None,
+    copies: Mapping[Path, str] | None = None,
 ) -> dict[str, Any]:
-    """UpdateExpression, names and values for SET / ADD / REMOVE of whole attributes (by name)."""
+    """UpdateExpression, names and values for SET / ADD / REMOVE of attributes (by name or map path).
+
+    ``copies`` sets a path to another attribute's value as the item had it before this update: what a
+    write that cannot read first uses to keep an old value (a conversation's leaf before a new one)."""
     all_names = dict(names or {})
     all_values = {k: to_attribute(v) for k, v in (values or {}).items()}
+
+    def path_expression(token: str, path: Path) -> str:
+        parts = (path,) if isinstance(path, str) else path
+        for i, part in enumerate(parts):
+            all_names[f"#{token}_{i}"] = part
+        return ".".join(f"#{token}_{i}" for i in range(len(parts)))
+
     clauses = []
     for verb, fields in (("SET", set_fields or {}), ("ADD", add or {})):
         parts = []
@@ -194,12 +241,12 @@ def update_parts(
             all_names[f"#{token}"] = name
             all_values[f":{token}"] = to_attribute(value)
             parts.append(f"#{token} = :{token}" if verb == "SET" else f"#{token} :{token}")
+        if verb == "SET":
+            for i, (target, source) in enumerate((copies or {}).items()):
+                parts.append(f"{path_expression(f'c{i}', target)} = {path_expression(f'f{i}', source)}")
         if parts:
             clauses.append(f"{verb} " + ", ".join(parts))
-    removed = []
-    for i, name in enumerate(remove):
-        all_names[f"#r{i}"] = name
-        removed.append(f"#r{i}")
+    removed = [path_expression(f"r{i}", path) for i, path in enumerate(remove)]
     if removed:
         clauses.append("REMOVE " + ", ".join(removed))
     expression: dict[str, Any] = {
@@ -252,12 +299,16 @@ def update_op(
     *,
     set_fields: Mapping[str, Any] | None = None,
     add: Mapping[str, int] | None = None,
-    remove: Iterable[str] = (),
+    remove: Iterable[Path] = (),
     condition: str | None = "attribute_exists(PK)",
     names: Mapping[str, str] | None = None,
     values: Mapping[str, Any] | None = None,
+    copies: Mapping[Path, str] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"Key": key(pk, sk), **update_parts(set_fields, add, remove, names, values)}
+    body: dict[str, Any] = {
+        "Key": key(pk, sk),
+        **update_parts(set_fields, add, remove, names, values, copies),
+    }
     if condition:
         body["ConditionExpression"] = condition
     return {"Update": body}
@@ -346,3 +397,76 @@ def delete_some(pk: str, count: int) -> int:
                 break
             pending = unprocessed
     return len(found)
+
+
+# -- batches across partitions --------------------------------------------------------------------
+# BatchWriteItem takes 25 requests per call, BatchGetItem 100 keys; what a call leaves unprocessed
+# (throttling) is sent again with backoff, and still-unprocessed work is an error, never dropped.
+_WRITE_BATCH = 25
+_READ_BATCH = 100
+_BATCH_ATTEMPTS = 8
+
+
+def batch_write(
+    puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[tuple[str, str]] = (), *, workers: int = 1
+) -> None:
+    """Put items and delete (PK, SK) keys, unconditionally, in BatchWriteItem calls (``workers`` at once).
+
+    A key must not appear twice across ``puts`` and ``deletes`` (DynamoDB refuses such a batch)."""
+    requests = [{"PutRequest": {"Item": to_item(item)}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": key(pk, sk)}} for pk, sk in deletes]
+    batches = [requests[i : i + _WRITE_BATCH] for i in range(0, len(requests), _WRITE_BATCH)]
+    if workers > 1 and len(batches) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
+            list(pool.map(_write_batch, batches))
+    else:
+        for batch in batches:
+            _write_batch(batch)
+
+
+def _write_batch(requests: list[dict[str, Any]]) -> None:
+    pending: dict[str, Any] = {table_name(): requests}
+    for attempt in range(_BATCH_ATTEMPTS):
+        pending = client().batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
+        if not pending:
+            return
+        _backoff(attempt)
+    raise RuntimeError(f"BatchWriteItem left {len(pending.get(table_name(), []))} requests unprocessed")
+
+
+def batch_get(
+    keys: Iterable[tuple[str, str]], *, projection: Iterable[str] = (), consistent: bool = False
+) -> list[dict[str, Any]]:
+    """Items by (PK, SK), from any partitions (missing ones are absent); ``projection`` names the
+    attributes to read (all when empty)."""
+    unique = list(dict.fromkeys(keys))
+    options: dict[str, Any] = {"ConsistentRead": consistent}
+    projected = list(projection)
+    if projected:
+        names = {f"#p{i}": name for i, name in enumerate(projected)}
+        options["ProjectionExpression"] = ", ".join(names)
+        options["ExpressionAttributeNames"] = names
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(unique), _READ_BATCH):
+        pending: dict[str, Any] = {
+            table_name(): {"Keys": [key(pk, sk) for pk, sk in unique[start : start + _READ_BATCH]], **options}
+        }
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = client().batch_get_item(RequestItems=pending)
+            found.extend(from_item(item) for item in response.get("Responses", {}).get(table_name(), []))
+            pending = response.get("UnprocessedKeys", {})
+            if not pending:
+                break
+            _backoff(attempt)
+        else:
+            raise RuntimeError("BatchGetItem left keys unprocessed")
+    return found
+
+
+def _backoff(attempt: int) -> None:
+    import random
+    import time
+
+    time.sleep(min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.0))

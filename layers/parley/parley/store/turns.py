@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from parley.store import table
-from parley.store.conversations import META, conversation_pk
+from parley.store.conversations import META, TURNS_END, conversation_pk
 
 TURN_PREFIX = "T#"
 OPEN_SHARDS = 8
@@ -61,14 +61,30 @@ def page(
     cursor: str | None = None,
     newest_first: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    found = listing(workspace_id, conversation_id, limit=limit, cursor=cursor, newest_first=newest_first)
+    return found.items, found.cursor
+
+
+def listing(
+    workspace_id: str,
+    conversation_id: str,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    newest_first: bool = True,
+) -> table.Page:
+    """A page of turns; the range ends with the conversation's turn sentinel (a newest-first first page
+    meets it: see conversations.listing_proof)."""
     found = table.query(
         conversation_pk(workspace_id, conversation_id),
-        sk_prefix=TURN_PREFIX,
+        sk_between=(TURN_PREFIX, TURNS_END),
+        markers=(TURNS_END,),
         limit=limit,
         cursor=cursor,
         newest_first=newest_first,
     )
-    return [public(item) for item in found.items], found.cursor
+    found.items = [public(item) for item in found.items]
+    return found
 
 
 def update(workspace_id: str, conversation_id: str, turn_id: str, **kwargs: Any) -> dict[str, Any]:

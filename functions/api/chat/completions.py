@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from parley.compat.openai import openai_error
+from parley.http import Request, Response, api, lambda_handler
+from parley.models.chat import ChatCompletionRequest
+from parley.services import chat_completions
+
+app = api(openai_error)
+
+
+@app.post("/v1/chat/completions")
+def create_chat_completion(body: ChatCompletionRequest, request: Request) -> Response:
+    """A ChatCompletion (parley.models.chat), with x-conversation-id and x-turn-id headers."""
+    answer = chat_completions.complete(
+        app.principal,
+        body,
+        user_id=request.headers.get("x-user-id"),
+        conversation_id=request.headers.get("x-conversation-id"),
+    )
+    return Response(200, answer.completion, headers=answer.headers)
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from parley.compat import mielto_memories
+from parley.compat.mielto import mielto_api
+from parley.compat.mielto_memories import MemoryRead, MemoryUserQuery
+from parley.http import lambda_handler
+
+app = mielto_api()
+
+
+@app.get("/api/v1/memories/<memory_id>")
+def get_memory(memory_id: str, query: MemoryUserQuery) -> MemoryRead:
+    return mielto_memories.get_memory(app.principal, memory_id, query)
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,35 @@
+"""AWS clients: one botocore session per container, clients made from it on first use.
+
+botocore, not boto3: boto3 adds nothing Parley uses (no resources, no managed transfers) and its
+import (s3transfer, multiprocessing, concurrent.futures) is a measurable part of a cold start. One
+session means the data loader (service models, endpoint rules, partitions) and the credential
+resolver are shared: a second client (SQS after DynamoDB) costs milliseconds, not a second load.
+
+Callers keep their own ``@functools.cache`` around ``client(...)`` (one client per service and
+configuration); tests clear those caches between cases, as a new container would.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+from parley.config import settings
+
+# botocore sessions are not safe to create clients from concurrently (the devstack hosts several
+# execution environments of a function as threads of one process).
+_creating = threading.Lock()
+
+
+@cache
+def session() -> Any:
+    import botocore.session  # imported on first use: code that never calls AWS never pays for it
+
+    return botocore.session.get_session()
+
+
+def client(service: str, *, region: str | None = None, config: Any = None) -> Any:
+    """A new client of ``service`` from the shared session (region: the function's, by default)."""
+    with _creating:
+        return session().create_client(service, region_name=region or settings().region, config=config)

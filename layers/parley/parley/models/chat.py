@@ -1,0 +1,138 @@
+"""OpenAI's chat completions wire shape (non-streaming), as the ``openai`` SDK sends and reads it.
+
+The request is strict at the top level (an unknown field is a 422, so a client learns at once that
+Parley ignores nothing silently) but lenient inside a message: clients append the ``message`` of an
+earlier response as it came back, with whatever fields that server added.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from parley.models.agents import MaxTokens, Seed, Temperature, TopP
+from parley.models.base import RequestModel, ResponseModel
+from parley.models.turns import Source
+
+# The whole history rides in each request; only the last message is new when a conversation continues.
+MAX_MESSAGES = 1000
+MAX_STOP_SEQUENCES = 4
+
+
+class ChatMessageIn(RequestModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    # "developer" is the newer name of "system"; "function" the older one of "tool".
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = Field(
+        None, description="A string, or a list of text parts (other part types are refused)"
+    )
+    name: str | None = Field(None, max_length=200)
+    tool_calls: list[dict[str, Any]] | None = Field(None, max_length=50)
+    tool_call_id: str | None = Field(None, max_length=200)
+
+
+class ChatCompletionRequest(RequestModel):
+    model: str = Field(
+        min_length=1,
+        max_length=200,
+        description='An agent of the workspace: its id, its name (any case), or "default"',
+    )
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=MAX_MESSAGES)
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    max_tokens: MaxTokens | None = None
+    max_completion_tokens: MaxTokens | None = None
+    seed: Seed | None = None
+    stop: str | list[str] | None = None
+    n: int | None = Field(None, ge=1, le=128, description="Only 1")
+    stream: bool | None = Field(None, description="Only false: streaming is not supported")
+    stream_options: dict[str, Any] | None = None
+    user: str | None = Field(None, max_length=200, description="The end user, when no x-user-id header")
+    metadata: dict[str, str] | None = Field(None, max_length=16, description="Kept on the user message")
+    store: bool | None = None
+    service_tier: str | None = Field(None, max_length=50)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    logit_bias: dict[str, int] | None = Field(None, max_length=300)
+    reasoning_effort: str | None = Field(None, max_length=20)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = Field(None, max_length=128)
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    functions: list[dict[str, Any]] | None = Field(None, max_length=128)
+    function_call: str | dict[str, Any] | None = None
+    modalities: list[str] | None = Field(None, max_length=5)
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+
+
+class ToolCallFunction(ResponseModel):
+    name: str
+    arguments: str = Field(description="JSON, as OpenAI sends it")
+
+
+class ToolCallOut(ResponseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
+class AssistantMessage(ResponseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str | None
+    tool_calls: list[ToolCallOut] | None = None
+
+
+class Choice(ResponseModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: str
+    logprobs: None = None
+
+
+class CompletionUsage(ResponseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ParleyExtras(ResponseModel):
+    """What Parley adds (the SDK keeps unknown keys on ``completion.model_extra``)."""
+
+    conversation_id: str
+    turn_id: str
+    message_id: str | None = Field(None, description="The stored reply")
+    request_message_id: str
+    agent_id: str | None = None
+    status: str
+    sources: list[Source] = []
+    follow_ups: list[str] = []
+
+
+class ChatCompletion(ResponseModel):
+    id: str = Field(description='"chatcmpl-" and the turn id')
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(description="Unix seconds")
+    model: str = Field(description="The model string of the request")
+    choices: list[Choice]
+    usage: CompletionUsage
+    system_fingerprint: str | None = None
+    parley: ParleyExtras
+
+
+class ModelCard(ResponseModel):
+    id: str = Field(description="The agent's id")
+    object: Literal["model"] = "model"
+    created: int = Field(description="Unix seconds")
+    owned_by: str = "parley"
+    name: str = Field(description="The agent's name (also accepted as a model)")
+
+
+class ModelList(ResponseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

@@ -1,0 +1,65 @@
+"""Knowledge: an agent's retrieval settings and the search request over a workspace's indexed files."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from parley.models.base import RequestModel, ResponseModel
+
+RetrieverName = Literal["lexical", "bedrock_kb"]
+DEFAULT_TOP_K = 5
+MAX_TOP_K = 20
+MAX_QUERY_CHARS = 2000
+# As many inboxes and files as a job's scope may name.
+MAX_SCOPE_ITEMS = 100
+ScopeItemId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Bedrock knowledge base ids are ten letters and digits (the Retrieve API's own pattern).
+KnowledgeBaseId = Annotated[str, StringConstraints(pattern=r"^[0-9a-zA-Z]{10}$")]
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="Passages a turn retrieves")]
+
+
+class _RetrieverChoice(RequestModel):
+    retriever: RetrieverName = "lexical"
+    knowledge_base_id: KnowledgeBaseId | None = Field(None, description="Required for bedrock_kb")
+
+    @model_validator(mode="after")
+    def _knowledge_base_for_bedrock(self) -> Self:
+        if self.retriever == "bedrock_kb" and not self.knowledge_base_id:
+            raise ValueError("knowledge_base_id is required when the retriever is bedrock_kb")
+        return self
+
+
+class KnowledgeSettings(_RetrieverChoice):
+    """An agent's ``knowledge``: where its turns retrieve from (when the job names no scope) and how."""
+
+    top_k: TopK = DEFAULT_TOP_K
+    inboxes: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+    files: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+
+
+class SearchKnowledge(_RetrieverChoice):
+    """Search the workspace's indexed files (or only those of ``inboxes`` and ``files``)."""
+
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
+    inboxes: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+    files: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+    k: TopK = DEFAULT_TOP_K
+
+
+class SearchResult(ResponseModel):
+    chunk_id: str
+    file_id: str
+    content: str
+    display_text: str
+    filename: str
+    filetype: str
+    url: str | None = None
+    score: float
+    position: int = 0
+    page: int | None = None
+
+
+class SearchResults(ResponseModel):
+    data: list[SearchResult]

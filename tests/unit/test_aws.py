@@ -1,0 +1,52 @@
+"""parley.aws: every client comes from one botocore session (shared loader and credentials)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from botocore.exceptions import ParamValidationError
+
+from parley import aws
+from parley.config import settings
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in (
+        "PARLEY_TABLE",
+        "PARLEY_BUCKET",
+        "PARLEY_TURNS_QUEUE_URL",
+        "PARLEY_EVENT_BUS",
+        "PARLEY_PURGE_QUEUE_URL",
+        "PARLEY_SECRETS_PREFIX",
+        "PARLEY_WEBHOOK_SECRETS_PREFIX",
+        "PARLEY_WEBHOOK_DELIVERIES_QUEUE_URL",
+    ):
+        monkeypatch.setenv(name, "unit")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    settings.cache_clear()
+    aws.session.cache_clear()
+    yield
+    settings.cache_clear()
+    aws.session.cache_clear()
+
+
+def test_clients_share_the_session_and_take_the_functions_region() -> None:
+    seen: list[str] = []
+    aws.session().register("before-parameter-build", lambda event_name, **_: seen.append(event_name))
+    dynamodb, sqs = aws.client("dynamodb"), aws.client("sqs")
+    assert dynamodb.meta.region_name == sqs.meta.region_name == "eu-west-1"
+    # A hook on the one session reaches every client made from it (the bench counts calls this way);
+    # the calls stop at parameter validation, before any request.
+    for call in (lambda: dynamodb.get_item(), lambda: sqs.send_message()):
+        with pytest.raises(ParamValidationError):
+            call()
+    assert seen == [
+        "before-parameter-build.dynamodb.GetItem",
+        "before-parameter-build.sqs.SendMessage",
+    ]
+
+
+def test_a_region_can_be_asked_for() -> None:
+    assert aws.client("bedrock-runtime", region="us-west-2").meta.region_name == "us-west-2"
