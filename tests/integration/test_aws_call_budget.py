@@ -22,18 +22,24 @@ class Calls:
 
     def __init__(self) -> None:
         self.operations: list[str] = []
+        self.items_read = 0
         self._active = False
         from parley import aws
 
         aws.session().register("before-call", self._before)
+        aws.session().register("after-call.dynamodb", self._after)
 
     def _before(self, event_name: str, **_: Any) -> None:
         if self._active:
             self.operations.append(event_name.split(".", 1)[1])  # "dynamodb.Query"
 
+    def _after(self, parsed: dict[str, Any], **_: Any) -> None:
+        if self._active:
+            self.items_read += len(parsed.get("Items", ())) + (1 if parsed.get("Item") else 0)
+
     @contextmanager
     def counting(self) -> Iterator[list[str]]:
-        self.operations, self._active = [], True
+        self.operations, self.items_read, self._active = [], 0, True
         try:
             yield self.operations
         finally:
@@ -181,3 +187,34 @@ def test_the_worker_stays_within_six_calls_per_turn(invoke, calls, world, aws):
 
     assert len(operations) <= 6, operations
     assert operations.count("dynamodb.TransactWriteItems") == 1
+
+
+def test_a_turn_on_a_long_conversation_reads_no_more_messages_than_its_history_budget(
+    invoke, calls, admin, aws
+):
+    # Given an agent with a history budget of 6 and a conversation of 40 messages
+    key = admin["key"]
+    agent = make_agent(invoke, key)
+    assert (
+        invoke(
+            "UpdateAgentFunction", key=key, path={"agent_id": agent["id"]}, body={"history_messages": 6}
+        ).status
+        == 200
+    )
+    conversation = invoke("CreateConversationFunction", key=key, body={}).body["id"]
+    path = {"conversation_id": conversation}
+    for n in range(39):
+        invoke("SendMessageFunction", key=key, path=path, body={"content": f"m{n}", "respond": False})
+    queue = TurnQueue(aws)
+    invoke("SendMessageFunction", key=key, path=path, body={"content": "warm the agent and provider caches"})
+    queue.drain()
+    invoke("SendMessageFunction", key=key, path=path, body={"content": "the question"})
+    records = queue.receive()
+
+    # When a warm worker answers the last one
+    with calls.counting() as operations:
+        queue.deliver(records)
+
+    # Then its history query read six messages (the turn, #META and the claim read one item each)
+    assert operations.count("dynamodb.Query") == 1, operations
+    assert calls.items_read <= 6 + 2, (calls.items_read, operations)

@@ -1,8 +1,10 @@
 """The history a turn gives the model: the path from its request message to the root, within budget.
 
-One query of the newest messages usually holds the whole path the budget allows; older pages are
-read only while the path leaves the window and the budget is not spent, so the cost of a turn is
-O(history budget), never O(conversation length).
+The window is read from the request message backwards (a parent is older than its children, so
+nothing after the request can be on its path), ``max_messages`` items a page: on a conversation
+without branches the first page is exactly the path the budget allows, so a turn reads no more items
+than its budget. Older pages are read only while the path leaves the window through other branches'
+messages, so the cost of a turn is O(history budget), never O(conversation length).
 """
 
 from __future__ import annotations
@@ -44,21 +46,28 @@ def load_history(
     pages = 0
     pending = pending_parents or {}
 
+    def add(item: dict[str, Any]) -> None:
+        if item.get("parent_pending") and item["id"] in pending:
+            item["parent_message_id"] = pending[item["id"]]
+        window[item["id"]] = item
+
     def fetch() -> None:
         nonlocal cursor, pages
-        items, cursor = message_store.page(
-            workspace_id, conversation_id, limit=max_messages * 2 + 10, cursor=cursor, newest_first=True
+        items, cursor = message_store.ancestry_page(
+            workspace_id, conversation_id, request_message_id, limit=max(max_messages, 1), cursor=cursor
         )
         pages += 1
         for item in items:
-            if item.get("parent_pending") and item["id"] in pending:
-                item["parent_message_id"] = pending[item["id"]]
-            window[item["id"]] = item
+            add(item)
+
+    def newer_parent(parent_id: str) -> dict[str, Any] | None:
+        # Ids from different writers in one millisecond may sort a parent after its child.
+        item = message_store.get(workspace_id, conversation_id, parent_id)
+        if item is not None:
+            add(item)
+        return item
 
     fetch()
-    if request_message_id not in window:
-        while request_message_id not in window and cursor and pages <= MAX_EXTRA_PAGES:
-            fetch()
     request = window.get(request_message_id)
     if request is None:
         raise LookupError(f"request message {request_message_id} not found")
@@ -80,7 +89,11 @@ def load_history(
             break
         picked.append(current)
         chars += size
+        if len(picked) >= max_messages:
+            break  # the budget is spent: the next parent is never read
         parent_id = effective_parent(current, window)
+        if parent_id and parent_id not in window and parent_id > request_message_id:
+            newer_parent(parent_id)
         while parent_id and parent_id not in window and cursor and pages <= MAX_EXTRA_PAGES:
             fetch()
         current = window.get(parent_id) if parent_id else None

@@ -83,6 +83,22 @@ def page(
     return found.items, found.cursor
 
 
+def ancestry_page(
+    workspace_id: str, conversation_id: str, message_id: str, *, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``limit`` messages at or before ``message_id``, newest first, reading no more than that: where its
+    ancestors are (a parent is written before its children, and ids sort by creation)."""
+    found = table.query(
+        conversation_pk(workspace_id, conversation_id),
+        sk_between=(MESSAGE_PREFIX, message_sk(message_id)),
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+        lookahead=False,
+    )
+    return found.items, found.cursor
+
+
 def listing(
     workspace_id: str,
     conversation_id: str,

@@ -108,12 +108,17 @@ def query(
     cursor: str | None = None,
     newest_first: bool = False,
     consistent: bool = False,
+    lookahead: bool = True,
 ) -> Page:
     """One page of a partition (of the table or of an index), with an opaque cursor for the next one.
 
     ``markers`` are sort keys inside the range that are not listed items (a conversation's #META, the
     sentinel at the end of its messages): the page reports the ones it met, so that one query both
     lists and proves what the markers prove (the conversation exists), and they never count as items.
+
+    ``lookahead`` reads one item more than ``limit``, so a cursor is given only when a next page has
+    items (what a client listing wants); without it exactly ``limit`` items are read and the cursor is
+    DynamoDB's own, which may lead to an empty page (what a reader counting its reads wants).
     """
     pk_name, sk_name = (
         ("ListPK", "ListSK")
@@ -138,7 +143,7 @@ def query(
         "ExpressionAttributeValues": values,
         # One more than asked: if it comes back there is a next page (a cursor never leads nowhere);
         # and room for every marker the range may hold.
-        "Limit": limit + 1 + len(markers),
+        "Limit": limit + (1 if lookahead else 0) + len(markers),
         "ScanIndexForward": not newest_first,
     }
     if index:
@@ -147,7 +152,8 @@ def query(
         request["ConsistentRead"] = True
     if cursor:
         request["ExclusiveStartKey"] = decode_cursor(cursor, partition, pk_name)
-    raw_items = client().query(**request).get("Items", [])
+    response = client().query(**request)
+    raw_items = response.get("Items", [])
     found: dict[str, dict[str, Any]] = {}
     if markers:
         listed = []
@@ -163,6 +169,8 @@ def query(
         raw_items = raw_items[:limit]
         key_names = {"PK", "SK", pk_name, sk_name}
         next_cursor = encode_cursor({k: v for k, v in raw_items[-1].items() if k in key_names}, partition)
+    elif not lookahead and response.get("LastEvaluatedKey"):
+        next_cursor = encode_cursor(response["LastEvaluatedKey"], partition)
     return Page(
         items=[from_item(item) for item in raw_items],
         cursor=next_cursor,
