@@ -31,9 +31,6 @@ RESULTS = Path(__file__).parent / "results.json"
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 README = Path(__file__).parent.parent / "README.md"
 README_MARKERS = ("<!-- bench-table:start -->", "<!-- bench-table:end -->")
-# make bench stays under 10 minutes on a 2-core machine: 100 warm runs per route, one cold start per
-# function, 30 warm requests per size in growth.
-OVERHEAD_RUNS = 100
 TOTAL_BUDGET_SECONDS = 600
 
 
@@ -46,7 +43,7 @@ def main(argv: list[str]) -> int:
         "e2e": e2e.run,
         "load": load.run,
         "aws_calls": lambda _: aws_calls.run(),
-        "overhead": lambda _: overhead.run(OVERHEAD_RUNS),
+        "overhead": lambda _: overhead.run(),
         "cold_start": lambda _: cold_start.run(),
         "growth": lambda _: growth.run(),
     }

@@ -206,27 +206,57 @@ def mocked_functions() -> Iterator[Functions]:
 
     The functions' log lines go to /dev/null, as cheap a sink as Lambda's stdout, and out of the report.
     """
-    template = load_template()
     saved = dict(os.environ)
     for name in UNSET_FOR_MOCK:
         os.environ.pop(name, None)
     os.environ.update(DUMMY_CREDENTIALS)
     try:
         with redirect_stdout(_NULL), mock_aws():
-            resources = create_resources(template)
-            environment: dict[str, str] = {}
-            for function in template.functions():
-                environment.update(resources.environment(function))
-            # As the devstack does: setup creates a default agent on the offline `scripted` provider.
-            environment["PARLEY_STARTER_AGENT"] = "scripted"
-            prepare_process(environment, code_paths(template, template.functions()))
-            _forget_cold_start_caches()  # clients made under an earlier mock would bypass the recorder
-            recorder = CallRecorder()
-            recorder.install()
-            yield Functions(template, resources, recorder)
+            yield _functions()
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextmanager
+def served_functions() -> Iterator[Functions]:
+    """As ``mocked_functions``, with AWS in a process of its own: the devstack's moto server on loopback.
+
+    What a handler does outside its AWS calls is then measured alone: in-process moto runs in the same
+    interpreter (its deep copies of the table churn the heap and the caches the handler runs in next),
+    where AWS runs elsewhere, as it does for a Lambda function.
+    """
+    from devstack.motoserver import MotoProcess
+    from devstack.runtime import aws_environment
+
+    moto = MotoProcess(0)
+    endpoint = moto.start()
+    saved = dict(os.environ)
+    for name in UNSET_FOR_MOCK:
+        os.environ.pop(name, None)
+    os.environ.update(aws_environment(endpoint))
+    try:
+        with redirect_stdout(_NULL):
+            yield _functions()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        moto.stop()
+
+
+def _functions() -> Functions:
+    template = load_template()
+    resources = create_resources(template)
+    environment: dict[str, str] = {}
+    for function in template.functions():
+        environment.update(resources.environment(function))
+    # As the devstack does: setup creates a default agent on the offline `scripted` provider.
+    environment["PARLEY_STARTER_AGENT"] = "scripted"
+    prepare_process(environment, code_paths(template, template.functions()))
+    _forget_cold_start_caches()  # clients made under an earlier mock would bypass the recorder
+    recorder = CallRecorder()
+    recorder.install()
+    return Functions(template, resources, recorder)
 
 
 @dataclass
