@@ -59,6 +59,11 @@ def test_the_readme_curl_examples_run_verbatim_against_the_devstack(tmp_path: Pa
         assert "409" in codes  # a message to the completed job
         assert "download identical" in done.stdout
         assert "content identical" in done.stdout
+        assert '"filename":"note.txt"' in compact and '"cited":true' in compact  # the job's sources
+        assert '"type":"rag"' in compact
+        # recalled in a new conversation, then again through chat completions
+        assert compact.count('"content":"YournameisAdaLovelace."') >= 2
+        assert '"object":"chat.completion"' in compact
         assert '"type":"response"' in compact  # Odyssey's synchronous answer
         assert '"prLink":null' in compact  # Mintlify's AgentJob
     finally:
