@@ -101,3 +101,50 @@ def test_a_quota_of_zero_counts_nothing(invoke, admin, monkeypatch):
     items = table.client().scan(TableName=table.table_name())["Items"]
     assert replies == [200] * 3
     assert not [i for i in items if i["SK"]["S"] == "#QUOTA"]
+
+
+def counter_of(minute: int) -> int:
+    items = [table.from_item(i) for i in table.client().scan(TableName=table.table_name())["Items"]]
+    return sum(int(i["n"]) for i in items if i["SK"] == "#QUOTA" and i["PK"].endswith(f"#Q#{minute}"))
+
+
+@pytest.fixture
+def large_quota(monkeypatch):
+    """A quota large enough to be reserved ten requests at a time."""
+    limit = 10 * quota.RESERVATION_SHARE
+    monkeypatch.setenv("PARLEY_WORKSPACE_REQUESTS_PER_MINUTE", str(limit))
+    settings.cache_clear()
+    monkeypatch.setattr(quota, "_clock", lambda: PINNED_NOW)
+    assert quota.reservation_size(limit) == 10
+    return limit
+
+
+def test_a_warm_authorizer_writes_the_counter_once_per_reservation(invoke, admin, large_quota):
+    # Given a quota reserved ten requests at a time; When the workspace makes eleven requests
+    replies = [list_workspaces(invoke, admin["key"]).status for _ in range(11)]
+
+    # Then all are served, and the counter holds two reservations
+    assert replies == [200] * 11
+    assert counter_of(PINNED_NOW // 60) == 20
+
+
+def test_reservations_never_take_the_counter_past_the_limit(invoke, admin, large_quota):
+    # Given a counter five short of the limit (another container reserved the rest)
+    minute = PINNED_NOW // 60
+    workspace_id = admin["workspace"]["id"]
+    assert quota.check(workspace_id) == {}
+    table.client().update_item(
+        TableName=table.table_name(),
+        Key=table.key(f"W#{workspace_id}#Q#{minute}", "#QUOTA"),
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": str(large_quota - 5)}},
+    )
+    quota._reserved.clear()  # a new container
+
+    # When it asks past the limit
+    answers = [quota.check(workspace_id) for _ in range(7)]
+
+    # Then one request at a time is admitted until the limit, and none past it
+    assert answers[:5] == [{}] * 5
+    assert all(a.get("quota_exceeded") == "true" for a in answers[5:])
+    assert counter_of(minute) == large_quota
