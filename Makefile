@@ -56,10 +56,12 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 validate: $(SAM_VENV)/.installed ## sam validate --lint
 	$(SAM) validate --lint --region us-east-1
 
-# The layer is built with the `python3.13` on PATH (pyenv's shim resolves it via .python-version).
+# The layer is built with the `python3.13` on PATH (pyenv's shim resolves it via .python-version): its
+# real path is handed to layers/parley/Makefile, which SAM runs outside the repository.
 build: $(SAM_VENV)/.installed ## sam build (ARCH=arm64 by default; ARCH=x86_64 to match this machine)
 	@command -v python3.13 >/dev/null || { echo "sam build needs python3.13 on PATH"; exit 1; }
-	$(SAM) build --parameter-overrides Architecture=$(ARCH)
+	ARCH=$(ARCH) LAYER_PYTHON=$$(python3.13 -c 'import sys; print(sys.executable)') \
+	  $(SAM) build --parameter-overrides Architecture=$(ARCH)
 
 test-built: $(VENV)/.installed ## build for this machine's architecture, then load every built function as Lambda would
 	$(MAKE) build ARCH=$(HOST_ARCH)

@@ -49,8 +49,9 @@ def run(request):
     # The Lambda Python runtime's order: function code, layer, runtime's boto3, then the stdlib.
     stdlib = [p for p in sys.path if p]
     sys.path[:] = [*request["path"], *stdlib]
-    # Bytecode goes to a cache outside the build folders, so the artifacts stay as sam built them.
-    sys.pycache_prefix = request["pycache_prefix"]
+    # As on Lambda, where /var/task and /opt are read-only: bytecode the build ships is used, the rest
+    # is compiled in memory at every start, and the artifacts stay as sam built them.
+    sys.dont_write_bytecode = True
     os.chdir(request["task_root"])
 
     module_name, _, attribute = request["handler"].rpartition(".")

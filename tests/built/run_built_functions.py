@@ -39,7 +39,6 @@ from tests.built.sample_events import authorizer_functions, is_documented_server
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 LAYER_LOGICAL_ID = "ParleyLayer"
 RUNTIME_CACHE = REPO_ROOT / ".aws-sam" / "lambda-runtime"
-PYCACHE = REPO_ROOT / ".aws-sam" / "pycache"
 LOCK_FILE = REPO_ROOT / "requirements-dev.lock"
 CHILD = Path(__file__).with_name("lambda_child.py")
 RUNTIME = "python3.13"
@@ -73,9 +72,9 @@ def boto3_requirement(lock_file: Path = LOCK_FILE) -> str:
 
 
 def lambda_runtime_packages() -> Path:
-    """A folder with boto3 and its dependencies only, as /var/runtime holds them (installed once)."""
+    """A folder with boto3 and its dependencies only, compiled, as /var/runtime holds them (installed once)."""
     requirement = boto3_requirement()
-    target = RUNTIME_CACHE / requirement.replace("==", "-")
+    target = RUNTIME_CACHE / (requirement.replace("==", "-") + "-compiled")
     marker = target / ".installed"
     if marker.is_file():
         return target
@@ -90,7 +89,7 @@ def lambda_runtime_packages() -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "--no-compile",
+            "--no-compile",  # compiled below, whatever PYTHONDONTWRITEBYTECODE says
             "--only-binary=:all:",
             "--target",
             str(staging),
@@ -109,6 +108,11 @@ def lambda_runtime_packages() -> Path:
             print(line)
     if pip.returncode != 0:
         raise SystemExit(f"pip could not install {requirement} (exit {pip.returncode})")
+    compiled = subprocess.run(  # noqa: S603 - this interpreter's compileall, fixed arguments
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", str(staging)], check=False
+    )
+    if compiled.returncode != 0:
+        raise SystemExit(f"could not compile {requirement}")
     (staging / ".installed").write_text(requirement + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
@@ -205,7 +209,6 @@ def invoke(
         "function_name": resources.physical_name(function.logical_id),
         "timeout": function.timeout,
         "memory": function.memory_size,
-        "pycache_prefix": str(PYCACHE),
     }
     environment = lambda_environment(function, resources, endpoint)
     try:
@@ -314,6 +317,23 @@ def _output(run: subprocess.CompletedProcess[str] | subprocess.TimeoutExpired) -
     return "\n".join(parts)
 
 
+def layer_bytecode(layer_dir: Path) -> Outcome:
+    """Every module of the layer ships its bytecode: /opt is read-only, so a module without it is
+    compiled again at every cold start (layers/parley/Makefile)."""
+    tag = sys.implementation.cache_tag
+    sources = sorted(layer_dir.rglob("*.py"))
+    missing = [
+        str(source.relative_to(layer_dir))
+        for source in sources
+        if not (source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc").is_file()
+    ]
+    if missing:
+        return Outcome(
+            LAYER_LOGICAL_ID, False, f"{len(missing)} modules without bytecode", "\n".join(missing[:50])
+        )
+    return Outcome(LAYER_LOGICAL_ID, True, f"bytecode for all {len(sources)} modules")
+
+
 def kind_of(template: Template, function: FunctionSpec) -> str:
     if function.logical_id in authorizer_functions(template):
         return "authorizer"
@@ -370,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
 
+    outcomes.append(layer_bytecode(layer_dir))
     width = max(len(outcome.logical_id) for outcome in outcomes)
     for outcome in outcomes:
         print(f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.logical_id:<{width}}  {outcome.summary}")
@@ -378,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         if outcome.details:
             print(f"\n==== {outcome.logical_id}\n{outcome.details}")
     elapsed = time.monotonic() - started
-    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} built functions passed in {elapsed:.1f}s")
+    print(f"\n{len(outcomes) - len(failed)} of {len(outcomes)} built artifacts passed in {elapsed:.1f}s")
     return 1 if failed else 0
 
 

@@ -38,7 +38,6 @@ def fake_build(tmp_path: Path, handler_source: str) -> dict[str, Any]:
         "function_name": "parley-Fake",
         "timeout": 3,
         "memory": 128,
-        "pycache_prefix": str(tmp_path / "pycache"),
     }
 
 

@@ -50,3 +50,26 @@ def test_clients_share_the_session_and_take_the_functions_region() -> None:
 
 def test_a_region_can_be_asked_for() -> None:
     assert aws.client("bedrock-runtime", region="us-west-2").meta.region_name == "us-west-2"
+
+
+def test_a_service_is_found_without_listing_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.loaders import Loader
+
+    listed: list[str] = []
+    every_service = Loader.list_available_services
+    monkeypatch.setattr(
+        Loader,
+        "list_available_services",
+        lambda self, type_name: listed.append(type_name) or every_service(self, type_name),
+    )
+
+    aws.client("dynamodb")
+
+    assert listed == []
+
+
+def test_an_unknown_service_is_still_refused_naming_the_known_ones() -> None:
+    from botocore.exceptions import UnknownServiceError
+
+    with pytest.raises(UnknownServiceError, match="dynamodb"):
+        aws.client("no-such-service")
