@@ -72,7 +72,7 @@ def boto3_requirement(lock_file: Path = LOCK_FILE) -> str:
 
 
 def lambda_runtime_packages() -> Path:
-    """A folder with boto3 and its dependencies only, compiled, as /var/runtime holds them (installed once)."""
+    """boto3 and its dependencies only, compiled, as /var/runtime holds them (installed once)."""
     requirement = boto3_requirement()
     target = RUNTIME_CACHE / (requirement.replace("==", "-") + "-compiled")
     marker = target / ".installed"
