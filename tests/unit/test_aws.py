@@ -57,11 +57,12 @@ def test_a_service_is_found_without_listing_every_service(monkeypatch: pytest.Mo
 
     listed: list[str] = []
     every_service = Loader.list_available_services
-    monkeypatch.setattr(
-        Loader,
-        "list_available_services",
-        lambda self, type_name: listed.append(type_name) or every_service(self, type_name),
-    )
+
+    def listing(self: Loader, type_name: str) -> list[str]:
+        listed.append(type_name)
+        return every_service(self, type_name)
+
+    monkeypatch.setattr(Loader, "list_available_services", listing)
 
     aws.client("dynamodb")
 
