@@ -69,7 +69,9 @@ test-built: $(VENV)/.installed ## build for this machine's architecture, then lo
 
 check-template: validate test-built ## the template checks CI runs
 
+# The cold-start part measures sam build's output, as Lambda would load it: build it first.
 bench: $(VENV)/.installed ## run the benchmarks, write bench/results.json
+	$(MAKE) build ARCH=$(HOST_ARCH)
 	$(PY) -m bench
 
 openapi: $(VENV)/.installed ## write openapi.json (and the copy GET /v1/openapi.json serves) from the routes and models
