@@ -293,7 +293,9 @@ def _measure(
             if index % BASELINE_EVERY == 0:
                 baseline.append(_child({"baseline": True, "paths": [str(runtime)]}, baseline_env))
             env = {**baseline_env, **resources.environment(spec)}
-            samples[spec.logical_id].append(_child(_function_spec(spec, events[spec.logical_id], runtime), env))
+            samples[spec.logical_id].append(
+                _child(_function_spec(spec, events[spec.logical_id], runtime), env)
+            )
     return baseline, samples
 
 
