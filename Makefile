@@ -18,7 +18,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 # Tests run in parallel on every core; override with PYTEST_ARGS="-n 0" to debug one test.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: help dev test lint format typecheck build validate test-built check-template bench openapi clean
+.PHONY: help dev test lint format typecheck build validate test-built check-template bench openapi aws-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ check-template: validate test-built ## the template checks CI runs
 bench: $(VENV)/.installed ## run the benchmarks, write bench/results.json
 	$(MAKE) build ARCH=$(HOST_ARCH)
 	$(PY) -m bench
+
+aws-data: $(VENV)/.installed ## write the layer's trimmed botocore endpoints (after a boto3 upgrade; a test says when)
+	$(PY) tools/trim_endpoints.py
 
 openapi: $(VENV)/.installed ## write openapi.json (and the copy GET /v1/openapi.json serves) from the routes and models
 	$(PY) -m devstack.openapi --write

@@ -74,3 +74,34 @@ def test_an_unknown_service_is_still_refused_naming_the_known_ones() -> None:
 
     with pytest.raises(UnknownServiceError, match="dynamodb"):
         aws.client("no-such-service")
+
+
+def test_the_trimmed_endpoints_file_is_what_the_locked_botocore_gives() -> None:
+    import subprocess
+    import sys
+
+    checked = subprocess.run(
+        [sys.executable, "tools/trim_endpoints.py", "--check"], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize(
+    "region", ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1", "ap-southeast-7"]
+)
+def test_clients_resolve_the_endpoints_plain_botocore_resolves(
+    region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.session
+
+    from tools.trim_endpoints import SERVICES
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    plain = botocore.session.get_session()
+    for service in SERVICES:
+        ours = aws.client(service, region=region)
+        theirs = plain.create_client(service, region_name=region)
+        assert ours.meta.endpoint_url == theirs.meta.endpoint_url, service
+        assert ours.meta.partition == theirs.meta.partition, service
+        assert ours._request_signer._signing_name == theirs._request_signer._signing_name, service
+        assert ours._request_signer._region_name == theirs._request_signer._region_name, service

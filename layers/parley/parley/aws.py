@@ -11,11 +11,17 @@ configuration); tests clear those caches between cases, as a new container would
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from parley.config import settings
+
+# botocore's endpoints.json with only the services Parley calls (tools/trim_endpoints.py): the whole
+# file, every service of every partition, costs each cold start ~17 ms to read and index.
+DATA_PATH = Path(__file__).with_name("aws_data")
 
 # botocore sessions are not safe to create clients from concurrently (the devstack hosts several
 # execution environments of a function as threads of one process).
@@ -27,6 +33,10 @@ def session() -> Any:
     import botocore.session  # imported on first use: code that never calls AWS never pays for it
 
     made = botocore.session.get_session()
+    # Before the loader exists: it searches these folders first (AWS_DATA_PATH, if set, after ours).
+    made.set_config_variable(
+        "data_path", os.pathsep.join(filter(None, (str(DATA_PATH), made.get_config_variable("data_path"))))
+    )
     loader = made.get_component("data_loader")
     loader.list_available_services = _KnownServices.of(loader)
     return made
