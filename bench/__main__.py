@@ -4,7 +4,8 @@ Parts: e2e (send → reply on the devstack), load (load without loss), aws_calls
 warm request), overhead (in-handler time outside AWS calls), cold_start (fresh process vs boto3),
 growth (a conversation and a workspace growing to 10,000), retrieval (10,000 chunks, when present),
 cost (USD per million exchanges, from the others' numbers: always last).
-``python -m bench cold_start growth`` runs only those parts (RESULTS.md is written by a full run only).
+``python -m bench cold_start growth`` runs only those parts, into bench/results-partial.json (results.json,
+RESULTS.md and the README's table are written by a full run only).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - depends on the checkout
     retrieval = None  # type: ignore[assignment]
 
 RESULTS = Path(__file__).parent / "results.json"
+PARTIAL_RESULTS = Path(__file__).parent / "results-partial.json"
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 README = Path(__file__).parent.parent / "README.md"
 README_MARKERS = ("<!-- bench-table:start -->", "<!-- bench-table:end -->")
@@ -69,7 +71,9 @@ def main(argv: list[str]) -> int:
     results["seconds"]["total"] = round(time.perf_counter() - began, 1)
     results["complete"] = chosen == list(parts)
     results["budgets"] = budgets(results)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    # A partial run leaves the committed results of the last full run as they are.
+    written = RESULTS if results["complete"] else PARTIAL_RESULTS
+    written.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     text = report(results)
     if results["complete"]:
         RESULTS_MD.write_text(_markdown(text), encoding="utf-8")

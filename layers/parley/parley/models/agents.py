@@ -7,15 +7,10 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 
 from parley.models.base import Name, RequestModel, ResponseModel
+from parley.models.fields import MaxTokens, ModelName, ProviderId, Seed, Temperature, TopP
 from parley.models.knowledge import KnowledgeSettings
 
-ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Instructions = Annotated[str, StringConstraints(max_length=100_000)]
-ProviderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Temperature = Annotated[float, Field(ge=0, le=2)]
-TopP = Annotated[float, Field(ge=0, le=1)]
-MaxTokens = Annotated[int, Field(ge=1, le=200_000)]
-Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 HistoryMessages = Annotated[int, Field(ge=1, le=200, description="Most messages of history a turn loads")]
 HistoryChars = Annotated[int, Field(ge=100, le=1_000_000, description="Most characters of history")]
 FollowUps = Annotated[int, Field(ge=0, le=5, description="Follow-up questions suggested after a reply")]

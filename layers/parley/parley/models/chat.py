@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from parley.models.agents import MaxTokens, Seed, Temperature, TopP
 from parley.models.base import RequestModel, ResponseModel
+from parley.models.fields import MaxTokens, Seed, Temperature, TopP
 from parley.models.turns import Source
 
 # The whole history rides in each request; only the last message is new when a conversation continues.

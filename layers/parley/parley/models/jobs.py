@@ -11,9 +11,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from parley.models.agents import MaxTokens, ModelName, ProviderId, Seed, Temperature, TopP
 from parley.models.base import ListQuery, RequestModel, ResponseModel
-from parley.models.messages import MAX_CONTENT_CHARS
+from parley.models.fields import MAX_CONTENT_CHARS, MaxTokens, ModelName, ProviderId, Seed, Temperature, TopP
 
 Status = Literal["active", "completed", "failed", "archived"]
 MAX_SCOPE_ITEMS = 100

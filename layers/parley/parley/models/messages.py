@@ -5,10 +5,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from parley.models.base import ListQuery, RequestModel, ResponseModel
+from parley.models.fields import MAX_CONTENT_CHARS
 from parley.models.turns import Turn
 
-# Content above this is refused (422); above INLINE_CONTENT_LIMIT it is stored in S3 behind a pointer.
-MAX_CONTENT_CHARS = 200_000
+# Content above MAX_CONTENT_CHARS is refused (422); above INLINE_CONTENT_LIMIT it is stored in S3
+# behind a pointer.
 MAX_ATTACHMENTS = 20
 MAX_TAGS = 50
 
