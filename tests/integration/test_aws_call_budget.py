@@ -218,3 +218,12 @@ def test_a_turn_on_a_long_conversation_reads_no_more_messages_than_its_history_b
     # Then its history query read six messages (the turn, #META and the claim read one item each)
     assert operations.count("dynamodb.Query") == 1, operations
     assert calls.items_read <= 6 + 2, (calls.items_read, operations)
+
+
+def test_a_job_created_with_a_prompt_is_one_transaction_and_one_queue_message(invoke, calls, world):
+    # The job, its first message and the turn answering it are written together; nothing is read back.
+    operations = warm_count(
+        invoke, calls, "CreateJobFunction", key=world["key"], body={"prompt": "Fix the docs"}
+    )
+
+    assert operations == ["dynamodb.TransactWriteItems", "sqs.SendMessage"]

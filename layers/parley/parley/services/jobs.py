@@ -88,16 +88,17 @@ def create(principal: Principal, body: CreateJob, *, job_id: str | None = None) 
         job["agent_overrides"] = overrides
     # The callback first: it then sees every event of the job, the first turn's included.
     secret = _register_callback(workspace_id, job["id"], body.callback_url) if body.callback_url else None
+    first: Accepted | None = None
     try:
-        table.transact(store.put_ops(job))
+        if body.prompt:
+            # The job, its first message and the turn answering it: one transaction.
+            job, first = message_service.open_with(workspace_id, job, NewMessage(content=body.prompt))
+        else:
+            table.transact(store.put_ops(job))
     except Exception:
         if secret is not None:
             _remove_callback(workspace_id, job["id"])
         raise
-    first: Accepted | None = None
-    if body.prompt:
-        first = message_service.post(workspace_id, job, NewMessage(content=body.prompt), respond=True)
-        job = require(workspace_id, job["id"], consistent=True)
     return CreatedJob.model_validate(
         {
             **_flat(job),

@@ -142,18 +142,9 @@ def _write(
     pending = conversation is None and explicit_parent is None
     now_ms = int(time.time() * 1000)
     now = clock.iso()
-    message = {
-        **body.model_dump(include=set(NewMessage.model_fields) - {"parent_message_id"}),
-        "id": "msg_" + ids.ulid(now_ms),
-        "workspace_id": workspace_id,
-        "conversation_id": conversation_id,
-        "checksum": checksum(body.content),
-        "parent_defaulted": explicit_parent is None,
-        "feedback": {},
-        "sent_at": body.sent_at or now,
-        "created_at": now,
-        "updated_at": now,
-    }
+    message = _new_message(
+        workspace_id, conversation_id, body, now_ms, now, parent_defaulted=explicit_parent is None
+    )
     if pending:
         # No parent_message_id attribute at all until it is settled (see store.messages.settle_parent_op).
         message["parent_pending"] = True
@@ -218,6 +209,68 @@ def _write(
     if turn:
         _queue(turn)
     return Accepted(message=view(message), turn=turn_service.view(turn) if turn else None)
+
+
+def _new_message(
+    workspace_id: str,
+    conversation_id: str,
+    body: NewMessage,
+    now_ms: int,
+    now: str,
+    *,
+    parent_defaulted: bool,
+) -> dict[str, Any]:
+    return {
+        **body.model_dump(include=set(NewMessage.model_fields) - {"parent_message_id"}),
+        "id": "msg_" + ids.ulid(now_ms),
+        "workspace_id": workspace_id,
+        "conversation_id": conversation_id,
+        "checksum": checksum(body.content),
+        "parent_defaulted": parent_defaulted,
+        "feedback": {},
+        "sent_at": body.sent_at or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def open_with(
+    workspace_id: str, conversation: dict[str, Any], body: NewMessage
+) -> tuple[dict[str, Any], Accepted]:
+    """Create ``conversation`` (not stored yet) with ``body`` as its first message and a queued turn
+    answering it, in one transaction: its #META is written already counting both, so nothing is read
+    back, and there is never a conversation without the message it was created with.
+
+    Returns the conversation as stored. Raises Conflict if its id exists already."""
+    now_ms = int(time.time() * 1000)
+    now = clock.iso()
+    message = _new_message(workspace_id, conversation["id"], body, now_ms, now, parent_defaulted=True)
+    message["parent_message_id"] = None
+    turn = turn_service.new_turn(workspace_id, conversation, message["id"], now_ms + 1)
+    opened = {
+        **conversation,
+        "leaf_message_id": message["id"],
+        "message_count": 1,
+        "open_turns": 1,
+        "last_activity_at": now,
+        "updated_at": now,
+    }
+    item = store.prepare(message)
+    try:
+        table.transact(
+            [
+                *conversation_store.put_ops(opened),
+                store.put_op(item),
+                turn_store.put_op(turn, clock.iso(clock.now() + QUEUED_DEADLINE)),
+            ]
+        )
+    except table.TransactionCancelled as exc:
+        store.discard(item)
+        if exc.failed_at(0):
+            raise errors.Conflict(f"{conversation['id']} exists already.") from exc
+        raise
+    _queue(turn)
+    return opened, Accepted(message=view(message), turn=turn_service.view(turn))
 
 
 def edit(principal: Principal, conversation_id: str, message_id: str, body: EditMessage) -> Accepted:
