@@ -12,6 +12,9 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+# How long a warm container trusts its copy of a provider or agent record.
+CONFIGURATION_SECONDS = 60
+
 
 class TtlCached[**P, R]:
     """``fn`` with its results remembered for ``seconds`` (at most ``max_entries``, oldest evicted)."""

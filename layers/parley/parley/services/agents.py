@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from parley import clock, errors, ids
-from parley.cache import ttl_cache
+from parley.cache import CONFIGURATION_SECONDS, ttl_cache
 from parley.http import Principal
 from parley.models.agents import (
     DEFAULT_HISTORY_CHARS,
@@ -22,15 +22,13 @@ from parley.models.agents import (
     UpdateAgent,
 )
 from parley.models.base import ListQuery, Page
-from parley.services import knowledge as knowledge_service
-from parley.services import providers as provider_service
 from parley.services.validation import invalid
 from parley.store import agents as store
 from parley.store import providers as provider_store
 from parley.store import table
 from parley.store import workspaces as workspace_store
 
-CACHE_SECONDS = provider_service.CACHE_SECONDS
+CACHE_SECONDS = CONFIGURATION_SECONDS
 # Concurrent writes to one agent (or to the default pointer) are re-read and retried this often.
 _ATTEMPTS = 3
 # Fields a PATCH copies as they are (null clears the optional ones).
@@ -64,7 +62,7 @@ def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = No
         provider,
         **body.model_dump(exclude={"provider_id", "is_default", "model", "knowledge"}),
         model=body.model or _default_model(provider),
-        knowledge=knowledge_service.checked_settings(workspace_id, body.knowledge),
+        knowledge=_checked_knowledge(workspace_id, body.knowledge),
     )
     if agent_id is not None:
         agent["id"] = agent_id
@@ -105,7 +103,7 @@ def update(principal: Principal, agent_id: str, body: UpdateAgent) -> Agent:
             raise errors.NotFound(f"Agent {agent_id} not found.")
         changes: dict[str, Any] = {field: getattr(body, field) for field in _PLAIN_FIELDS if field in given}
         if "knowledge" in given:
-            changes["knowledge"] = knowledge_service.checked_settings(workspace_id, body.knowledge)
+            changes["knowledge"] = _checked_knowledge(workspace_id, body.knowledge)
         old_provider_id = current["provider_id"]
         new_provider: dict[str, Any] | None = None
         if body.provider_id is not None and body.provider_id != old_provider_id:
@@ -192,6 +190,8 @@ def load_agent(workspace_id: str, agent_id: str) -> dict[str, Any] | None:
 
 def create_starter_agent(workspace_id: str) -> None:
     """Give a workspace a scripted (offline) provider and a default agent "Assistant" that uses it."""
+    from parley.services import providers as provider_service
+
     provider = provider_service.new_provider(
         STARTER_PROVIDER_NAME,
         "scripted",
@@ -285,6 +285,13 @@ def _insert(workspace_id: str, agent: dict[str, Any], wanted_default: bool | Non
         return make_default
 
 
+def _checked_knowledge(workspace_id: str, settings: Any) -> dict[str, Any]:
+    # Only writes of an agent check its knowledge: the turn's and the compat APIs' reads never import it.
+    from parley.services.knowledge import checked_settings
+
+    return checked_settings(workspace_id, settings)
+
+
 def _provider(workspace_id: str, provider_id: str) -> dict[str, Any]:
     provider = provider_store.get(workspace_id, provider_id, consistent=True)
     if provider is None:
@@ -299,9 +306,9 @@ def _unknown_provider(provider_id: str) -> errors.ValidationFailed:
 
 
 def _default_model(provider: dict[str, Any]) -> str:
-    model = provider.get("default_model") or (
-        provider_service.SCRIPTED_MODEL if provider.get("kind") == "scripted" else None
-    )
+    from parley.services.providers import SCRIPTED_MODEL
+
+    model = provider.get("default_model") or (SCRIPTED_MODEL if provider.get("kind") == "scripted" else None)
     if not model:
         raise invalid(
             "model",

@@ -31,7 +31,6 @@ from parley.models.jobs import (
 from parley.models.messages import Accepted, Message, MessageListQuery, NewMessage, SendMessage
 from parley.services import conversations, events
 from parley.services import messages as message_service
-from parley.services import providers as provider_service
 from parley.services.validation import invalid
 from parley.store import agents as agent_store
 from parley.store import conversations as store
@@ -308,7 +307,9 @@ def _agent_overrides(workspace_id: str, provider_id: str | None, model: str | No
         )
     model = model or provider.get("default_model")
     if not model and provider["kind"] == "scripted":
-        model = provider_service.SCRIPTED_MODEL
+        from parley.services.providers import SCRIPTED_MODEL  # only jobs naming a provider import it
+
+        model = SCRIPTED_MODEL
     if not model:
         raise invalid(
             "model", f"is required: provider {provider_id} has no default_model", error_type="missing"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from parley import clock, errors, ids
-from parley.cache import ttl_cache
+from parley.cache import CONFIGURATION_SECONDS, ttl_cache
 from parley.http import Principal
 from parley.models.base import ListQuery, Page
 from parley.models.providers import OPTIONS_BY_KIND, CreateProvider, Provider, UpdateProvider
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from parley.providers.base import Provider as ModelClient
 
 # Provider and agent configuration reads are cached per warm container with a short TTL.
-CACHE_SECONDS = 60
+CACHE_SECONDS = CONFIGURATION_SECONDS
 # A scripted provider answers whatever the model is called; this is its name when none is given.
 SCRIPTED_MODEL = "scripted"
 
