@@ -1,7 +1,10 @@
-"""Issue 8's "Done when", over the devstack: a Markdown document uploaded to an inbox is indexed, a job
-with that inbox in scope answers a question about it with sources pointing at the right passage; a fact
-told with memory on is recalled in a new conversation; and the ``openai`` SDK gets a completion (which
-recalls the same memory)."""
+"""Knowledge, memory and follow-ups end to end on the devstack (issue 8's "Done when"): a document
+uploaded to an inbox is indexed, a job with it in scope answers a question about it with sources
+pointing at the right passage (natively and in Odyssey's ``sourceSnips``), with suggested follow-ups;
+a fact told with memory on is recalled in a new conversation, and not for another user; and the
+``openai`` SDK gets a completion (which recalls the same memory). The agents are scripted, so every
+answer is deterministic.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +54,11 @@ Meals are reimbursed up to the daily allowance of the destination country, with 
 reimbursed when no public transport runs at that hour. Expense reports are filed within thirty days
 of the traveller's return, with every receipt scanned and attached to the report.
 """.encode()
+GUIDE = (
+    b"# Returns guide\n\n"
+    b"Refunds are issued within fourteen days of a return. The money goes back to the original card.\n\n"
+    b"Parcels to Norway travel by ferry and arrive within five working days.\n"
+)
 USER_ID = "e2e_ada"
 
 
@@ -110,24 +118,18 @@ def memory_step(turn: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(found[0]["detail"])
 
 
-@pytest.fixture(scope="module")
-def indexed_file(api: ApiClient, key: str) -> dict[str, Any]:
-    """The handbook, uploaded to a new inbox through its presigned URL, once its index_status is indexed."""
-    status, _, inbox = api.post("/v1/inboxes", headers=auth(key), json={"name": "e2e handbook"})
+def upload_and_index(api: ApiClient, key: str, inbox_name: str, name: str, data: bytes) -> dict[str, Any]:
+    """``data`` uploaded as ``name`` to a new inbox through its presigned URL, once it is indexed."""
+    status, _, inbox = api.post("/v1/inboxes", headers=auth(key), json={"name": inbox_name})
     assert status == 201, inbox
     status, _, created = api.post(
         "/v1/files",
         headers=auth(key),
-        json={
-            "inbox_id": inbox["id"],
-            "name": "handbook.md",
-            "content_type": "text/markdown",
-            "size": len(HANDBOOK),
-        },
+        json={"inbox_id": inbox["id"], "name": name, "content_type": "text/markdown", "size": len(data)},
     )
     assert status == 201, created
     upload = urllib.request.Request(
-        created["upload_url"], data=HANDBOOK, method="PUT", headers=created["upload_headers"]
+        created["upload_url"], data=data, method="PUT", headers=created["upload_headers"]
     )
     with urllib.request.urlopen(upload, timeout=10) as response:
         assert response.status == 200
@@ -140,8 +142,32 @@ def indexed_file(api: ApiClient, key: str) -> dict[str, Any]:
             break
         time.sleep(0.5)
     assert file["index_status"] == "indexed", file
-    assert file["chunk_count"] >= 2  # one passage among several: the sources must pick the right one
     return {**file, "inbox_id": inbox["id"]}
+
+
+@pytest.fixture(scope="module")
+def indexed_file(api: ApiClient, key: str) -> dict[str, Any]:
+    """The handbook, with several passages: the sources must pick the right one."""
+    file = upload_and_index(api, key, "e2e handbook", "handbook.md", HANDBOOK)
+    assert file["chunk_count"] >= 2
+    return file
+
+
+@pytest.fixture(scope="module")
+def guide(api: ApiClient, key: str) -> dict[str, Any]:
+    return upload_and_index(api, key, "e2e knowledge", "returns.md", GUIDE)
+
+
+def odyssey_chat(api: ApiClient, key: str, agent_id: str, user_id: str, message: str) -> dict[str, Any]:
+    status, _, created = api.post("/v1/conversations", headers=auth(key), json={"agent_id": agent_id})
+    assert status == 201, created
+    status, _, answer = api.post(
+        "/api/chat/message",
+        headers={"x-api-key": key, "userId": user_id},
+        json={"workspaceId": created["workspace_id"], "conversationId": created["id"], "message": message},
+    )
+    assert status == 200, answer
+    return dict(answer["data"])
 
 
 def test_a_job_answers_from_an_uploaded_document_with_sources_at_the_right_passage(api, key, indexed_file):
@@ -208,3 +234,51 @@ def test_the_openai_sdk_gets_a_completion_that_recalls_the_users_memory(devstack
     )
     assert status == 200, turn
     assert memory_step(turn, "recall")["count"] >= 1
+
+
+def test_a_job_answers_from_its_scoped_file_with_follow_ups_and_its_steps(api, key, guide):
+    agent = scripted_agent(api, key, "E2E Guide", follow_ups=2)
+    status, _, job = api.post(
+        "/v1/jobs",
+        headers=auth(key),
+        json={
+            "agent_id": agent["id"],
+            "scope": {"files": [guide["id"]]},
+            "prompt": "When are refunds issued?",
+        },
+    )
+    assert status == 201, job
+
+    turn = finished_turn(api, key, job["id"], job["first_turn_id"])
+
+    cited = [s for s in turn["sources"] if s["cited"]]
+    assert len(cited) == 1 and cited[0]["file_id"] == guide["id"] and cited[0]["filename"] == "returns.md"
+    assert "fourteen days" in cited[0]["content"]
+    reply = reply_of(api, key, turn)
+    assert "fourteen days" in reply and f"[{cited[0]['chunk_id']}]" in reply
+    assert len(turn["follow_ups"]) == 2
+    assert [s["type"] for s in turn["steps"]] == ["context", "rag", "model", "follow_ups"]
+
+
+def test_odyssey_answers_with_source_snippets_and_follow_ups(api, key, guide):
+    agent = scripted_agent(api, key, "E2E Odyssey", follow_ups=3, knowledge={"inboxes": [guide["inbox_id"]]})
+
+    data = odyssey_chat(api, key, agent["id"], "user_e2e_sources", "Which parcels travel by ferry?")
+
+    assert "ferry" in data["response"]
+    (snip,) = [s for s in data["sourceSnips"] if f"[{s['chunkid']}]" in data["response"]]
+    assert snip["filename"] == "returns.md" and snip["filetype"] == "md" and "ferry" in snip["content"]
+    assert snip["url"].startswith("http")
+    assert len(data["followUps"]["questions"]) == 3
+    assert "rag" in [step["type"] for step in data["stepsBreakdown"]]
+
+
+def test_odyssey_recalls_a_users_fact_for_that_user_only(api, key):
+    agent = scripted_agent(api, key, "E2E Odyssey Memory", memory=True)
+
+    odyssey_chat(api, key, agent["id"], "user_e2e_ada", "My name is Ada.")
+    recalled = odyssey_chat(api, key, agent["id"], "user_e2e_ada", "What is my name?")
+    stranger = odyssey_chat(api, key, agent["id"], "user_e2e_bob", "What is my name?")
+
+    assert "Ada" in recalled["response"]
+    assert "Ada" not in stranger["response"]

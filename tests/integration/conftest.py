@@ -87,3 +87,22 @@ def admin(invoke: Callable[..., Reply]) -> dict[str, Any]:
     reply = invoke("CreateSetupFunction", body={"workspace_name": "Acme"})
     assert reply.status == 201, reply.body
     return {"workspace": reply.body["workspace"], "key": reply.body["api_key"]["secret"]}
+
+
+@pytest.fixture
+def other_admin(invoke: Callable[..., Reply], admin: dict[str, Any]) -> dict[str, Any]:
+    """A second workspace ("Research") and an admin key of it: the tenant isolation tests' other side."""
+    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
+    key = invoke(
+        "CreateApiKeyFunction",
+        key=admin["key"],
+        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
+    )
+    assert key.status == 201, key.body
+    return {"workspace": research, "key": key.body["secret"]}
+
+
+@pytest.fixture
+def other_key(other_admin: dict[str, Any]) -> str:
+    """The admin key of the second workspace."""
+    return str(other_admin["key"])

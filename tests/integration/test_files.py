@@ -34,18 +34,6 @@ def inbox(invoke, admin) -> dict[str, Any]:
     return reply.body
 
 
-@pytest.fixture
-def other_key(invoke, admin) -> str:
-    """An admin key of a second workspace."""
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return str(key["secret"])
-
-
 def new_file(invoke, key: str, inbox_id: str, **overrides: Any) -> Any:
     body: dict[str, Any] = {"inbox_id": inbox_id, "name": "report.bin", "size": len(BINARY)}
     body["content_type"] = "application/octet-stream"

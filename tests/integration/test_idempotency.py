@@ -32,19 +32,6 @@ def idempotency_records() -> list[dict[str, Any]]:
     return [table.from_item(i) for i in items if "#IDEM#" in i["PK"]["S"]]
 
 
-@pytest.fixture
-def other_key(invoke, admin) -> str:
-    """An admin key of a second workspace."""
-    other = invoke("CreateWorkspaceFunction", key=admin["key"], body={"name": "Other"}).body
-    created = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "o", "role": "admin", "workspace_id": other["id"]},
-    )
-    assert created.status == 201, created.body
-    return str(created.body["secret"])
-
-
 def test_same_key_and_body_replays_the_first_response_with_one_effect(invoke, admin):
     first = create_conversation(invoke, admin["key"])
 

@@ -15,18 +15,6 @@ def bucket(aws) -> Bucket:
     return Bucket(aws)
 
 
-@pytest.fixture
-def other_key(invoke, admin) -> str:
-    """An admin key of a second workspace."""
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return str(key["secret"])
-
-
 def create(invoke, key: str, **body: Any) -> Any:
     return invoke("CreateInboxFunction", key=key, body=body)
 

@@ -50,17 +50,6 @@ def inbox(invoke, admin) -> dict[str, Any]:
     return reply.body
 
 
-@pytest.fixture
-def other_key(invoke, admin) -> str:
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return str(key["secret"])
-
-
 def upload(
     invoke, bucket: Bucket, key: str, inbox_id: str, name: str, data: bytes, content_type: str
 ) -> dict[str, Any]:

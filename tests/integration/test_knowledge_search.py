@@ -29,18 +29,6 @@ def indexed(admin: dict[str, Any]) -> dict[str, Any]:
     return {"handbook": handbook, "archive": archive, "leave": leave, "old": old}
 
 
-@pytest.fixture
-def other_key(invoke, admin) -> str:
-    """An admin key of a second workspace."""
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return str(key["secret"])
-
-
 def search(invoke, key: str, **body: Any) -> Any:
     return invoke("SearchKnowledgeFunction", key=key, body=body)
 

@@ -26,18 +26,6 @@ def ticking_clock(monkeypatch) -> None:
     monkeypatch.setattr(clock, "now", lambda: next(moments))
 
 
-@pytest.fixture
-def other_admin(invoke, admin) -> dict[str, Any]:
-    """An admin key of a second workspace."""
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return {"workspace": research, "key": key["secret"]}
-
-
 def create(invoke, key: str, user_id: str, memory: str, **fields: Any) -> dict[str, Any]:
     reply = invoke("CreateMemoryFunction", key=key, body={"user_id": user_id, "memory": memory, **fields})
     assert reply.status == 201, reply.body

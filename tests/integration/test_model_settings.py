@@ -39,17 +39,6 @@ def member(invoke, admin) -> str:
 
 
 @pytest.fixture
-def other_key(invoke, admin) -> str:
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return str(key["secret"])
-
-
-@pytest.fixture
 def server() -> Iterator[HTTPServer]:
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()

@@ -27,18 +27,6 @@ def member(invoke, admin) -> str:
     return reply.body["secret"]
 
 
-@pytest.fixture
-def other_admin(invoke, admin) -> dict[str, Any]:
-    """An admin key of a second workspace."""
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return {"workspace": research, "key": key["secret"]}
-
-
 def create(invoke, key: str, **body: Any) -> Any:
     return invoke("CreateProviderFunction", key=key, body=body)
 

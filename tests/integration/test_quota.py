@@ -16,21 +16,9 @@ LIMIT = 5
 
 
 @pytest.fixture
-def other_key(invoke, admin) -> str:
-    """An admin key of a second workspace (made before the quota is lowered)."""
-    other = invoke("CreateWorkspaceFunction", key=admin["key"], body={"name": "Other"}).body
-    created = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "o", "role": "admin", "workspace_id": other["id"]},
-    )
-    assert created.status == 201, created.body
-    return str(created.body["secret"])
-
-
-@pytest.fixture
 def small_quota(monkeypatch, admin, other_key) -> None:
-    """Five requests per workspace per minute, in a minute of our choosing."""
+    """Five requests per workspace per minute, in a minute of our choosing (lowered after the other
+    workspace's key is made)."""
     monkeypatch.setenv("PARLEY_WORKSPACE_REQUESTS_PER_MINUTE", str(LIMIT))
     settings.cache_clear()
     monkeypatch.setattr(quota, "_clock", lambda: PINNED_NOW)

@@ -49,17 +49,6 @@ def member(invoke, admin) -> str:
     ]
 
 
-@pytest.fixture
-def other_admin(invoke, admin) -> dict[str, Any]:
-    research = invoke("CreateWorkspaceFunction", body={"name": "Research"}, key=admin["key"]).body
-    key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "r", "role": "admin", "workspace_id": research["id"]},
-    ).body
-    return {"workspace": research, "key": key["secret"]}
-
-
 class Pipeline:
     """The queues between a message and its webhooks, each drained into its real function."""
 
