@@ -4,7 +4,6 @@ driven through the real worker afterwards, and errors come back in the shape the
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from parley.services import chat_completions
 from parley.store import turns as turn_store
+from tests.integration.openai_support import recording_openai_server
 from tests.integration.test_turns import make_agent, messages_of
 from tests.integration.turns_support import TurnQueue
 
@@ -281,31 +281,8 @@ def test_models_lists_the_workspaces_agents(invoke, key):
 @pytest.fixture
 def model_server() -> Iterator[tuple[HTTPServer, list[dict[str, Any]]]]:
     """An OpenAI-compatible loopback server that records each request body and answers "answer <n>"."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    seen: list[dict[str, Any]] = []
-
-    def answer(request):
-        from werkzeug import Response
-
-        seen.append(json.loads(request.data))
-        payload = {
-            "choices": [
-                {
-                    "message": {"role": "assistant", "content": f"answer {len(seen)}"},
-                    "finish_reason": "length",
-                }
-            ],
-            "usage": {"prompt_tokens": 7, "completion_tokens": 3},
-        }
-        return Response(json.dumps(payload), content_type="application/json")
-
-    server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(answer)
-    try:
-        yield server, seen
-    finally:
-        server.clear()
-        server.stop()
+    with recording_openai_server(finish_reason="length", usage=(7, 3)) as served:
+        yield served
 
 
 def test_the_system_message_and_sampling_parameters_reach_the_model(invoke, admin, model_server):

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.integration.openai_support import recording_openai_server
 from tests.integration.turns_support import TurnQueue
 
 SHIP_IT = {
@@ -115,28 +116,8 @@ def bus_events(aws) -> Callable[[], list[dict[str, Any]]]:
 @pytest.fixture
 def model_server() -> Iterator[tuple[HTTPServer, list[dict[str, Any]]]]:
     """A loopback OpenAI-compatible server that records each chat request and answers "answer <n>"."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    seen: list[dict[str, Any]] = []
-
-    def answer(request):
-        from werkzeug import Response
-
-        seen.append(json.loads(request.data))
-        payload = {
-            "choices": [
-                {"message": {"role": "assistant", "content": f"answer {len(seen)}"}, "finish_reason": "stop"}
-            ],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 2},
-        }
-        return Response(json.dumps(payload), content_type="application/json")
-
-    server.expect_request("/v1/chat/completions", method="POST").respond_with_handler(answer)
-    try:
-        yield server, seen
-    finally:
-        server.clear()
-        server.stop()
+    with recording_openai_server(finish_reason="stop", usage=(5, 2)) as served:
+        yield served
 
 
 # -- create, answer, follow up -------------------------------------------------------------------
