@@ -6,6 +6,7 @@ A scope names inboxes and files of the workspace; one that names something that 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,23 +31,8 @@ def search(principal: Principal, body: SearchKnowledge) -> SearchResults:
         raise errors.NotFound(str(exc)) from exc
     except retrieval.RetrievalError as exc:
         raise errors.BadGateway(str(exc)) from exc
-    return SearchResults(
-        data=[
-            SearchResult(
-                chunk_id=p.chunk_id,
-                file_id=p.file_id,
-                content=p.content,
-                display_text=p.display_text,
-                filename=p.filename,
-                filetype=p.filetype,
-                url=p.url,
-                score=p.score,
-                position=p.position,
-                page=p.page,
-            )
-            for p in passages
-        ]
-    )
+    # A passage carries exactly a search result's fields.
+    return SearchResults(data=[SearchResult.model_validate(dataclasses.asdict(p)) for p in passages])
 
 
 def checked_settings(workspace_id: str, settings: KnowledgeSettings | None) -> dict[str, Any]:
