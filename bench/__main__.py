@@ -2,7 +2,7 @@
 
 Parts: e2e (send → reply on the devstack), load (load without loss), aws_calls (AWS calls per
 warm request), overhead (in-handler time outside AWS calls), cold_start (fresh process vs boto3),
-growth (a conversation and a workspace growing to 10,000), retrieval (10,000 chunks, when present),
+growth (a conversation and a workspace growing to 10,000), retrieval (10,000 chunks),
 cost (USD per million exchanges, from the others' numbers: always last).
 ``python -m bench cold_start growth`` runs only those parts, into bench/results-partial.json (results.json,
 RESULTS.md and the README's table are written by a full run only).
