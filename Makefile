@@ -74,8 +74,8 @@ bench: $(VENV)/.installed ## run the benchmarks, write bench/results.json
 	$(MAKE) build ARCH=$(HOST_ARCH)
 	$(PY) -m bench
 
-aws-data: $(VENV)/.installed ## write the layer's trimmed botocore endpoints (after a boto3 upgrade; a test says when)
-	$(PY) tools/trim_endpoints.py
+aws-data: $(VENV)/.installed ## write the layer's trimmed botocore endpoints and models (after a boto3 upgrade; a test says when)
+	$(PY) tools/trim_aws_data.py
 
 openapi: $(VENV)/.installed ## write openapi.json (and the copy GET /v1/openapi.json serves) from the routes and models
 	$(PY) -m devstack.openapi --write

@@ -76,12 +76,12 @@ def test_an_unknown_service_is_still_refused_naming_the_known_ones() -> None:
         aws.client("no-such-service")
 
 
-def test_the_trimmed_endpoints_file_is_what_the_locked_botocore_gives() -> None:
+def test_the_trimmed_botocore_data_is_what_the_locked_botocore_gives() -> None:
     import subprocess
     import sys
 
     checked = subprocess.run(
-        [sys.executable, "tools/trim_endpoints.py", "--check"], capture_output=True, text=True, check=False
+        [sys.executable, "tools/trim_aws_data.py", "--check"], capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stdout
 
@@ -94,7 +94,7 @@ def test_clients_resolve_the_endpoints_plain_botocore_resolves(
 ) -> None:
     import botocore.session
 
-    from tools.trim_endpoints import SERVICES
+    from tools.trim_aws_data import SERVICES
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     plain = botocore.session.get_session()
@@ -105,3 +105,25 @@ def test_clients_resolve_the_endpoints_plain_botocore_resolves(
         assert ours.meta.partition == theirs.meta.partition, service
         assert ours._request_signer._signing_name == theirs._request_signer._signing_name, service
         assert ours._request_signer._region_name == theirs._request_signer._region_name, service
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "sqs"])
+def test_every_operation_the_layer_calls_is_in_its_trimmed_model(service: str) -> None:
+    """An operation missing from a trimmed model would not exist on the client: any method call in
+    the layer named like one of the service's operations must be kept (a false match only keeps more)."""
+    import re
+    from pathlib import Path
+
+    from botocore import xform_name
+
+    from tools.trim_aws_data import TRIMMED_MODELS, full_model
+
+    version, kept = TRIMMED_MODELS[service]
+    operations = {xform_name(name): name for name in full_model(service, version)["operations"]}
+    source = "\n".join(path.read_text() for path in Path(aws.__file__).parent.rglob("*.py"))
+    called = {operations[name] for name in re.findall(r"\.([a-z_0-9]+)\(", source) if name in operations}
+
+    assert called, "the scan found no call at all: the pattern is wrong"
+    assert called <= set(kept), sorted(called - set(kept))
+    client = aws.client(service)
+    assert all(hasattr(client, xform_name(name)) for name in kept)

@@ -11,8 +11,6 @@ Mielto-only conversation fields (is_public, collections, settings, owner_id, cre
 live in the native conversation's metadata under ``_mielto``; the rest of it is Mielto's meta_data.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import json

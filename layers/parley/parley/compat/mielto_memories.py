@@ -12,8 +12,6 @@ shape (parley.compat.mielto.mielto_error). Differences a client may notice:
   created or updated; ``memories_created`` counts the new ones.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field

@@ -9,8 +9,6 @@ a job that is not active is refused with 409 naming its status.
 Not served: the 100-uses-per-project-per-hour rate limit (429) and the deprecated v1 endpoints.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any
 

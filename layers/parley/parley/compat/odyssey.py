@@ -14,11 +14,9 @@ closed conversation), 403 and 404 ``{"error": {"message": "…"}}`` on the chat 
 ``meta_data.disable_memory``, read by the turn); ``isFirst`` is accepted and ignored.
 """
 
-from __future__ import annotations
-
 import json
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -61,7 +59,7 @@ class ChatMessage(_OdysseyModel):
     isFirst: bool | None = None  # noqa: N815
 
     @model_validator(mode="after")
-    def _has_text(self) -> ChatMessage:
+    def _has_text(self) -> Self:
         if not (self.message and self.message.strip()) and not self.agentInputs:
             raise ValueError("message (or agentInputs) is required")
         return self

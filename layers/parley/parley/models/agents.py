@@ -1,7 +1,5 @@
 """Agents: instructions, a provider and model, sampling parameters and the turn's budgets."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator

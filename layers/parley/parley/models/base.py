@@ -1,7 +1,5 @@
 """Base classes. Schemas are built on first use (defer_build): a cold start pays only for the ones it uses."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints

@@ -5,8 +5,6 @@ Parley ignores nothing silently) but lenient inside a message: clients append th
 earlier response as it came back, with whatever fields that server added.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field

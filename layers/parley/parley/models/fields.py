@@ -4,8 +4,6 @@ Kept apart from the models that use them: a job's or a chat completion's handler
 without building the agent and message models on its cold start.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field, StringConstraints

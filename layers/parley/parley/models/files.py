@@ -10,8 +10,6 @@ Limits (each refused with 413 and the limit in the message):
   response limit applies to the base64 body. Larger files are downloaded through ``download_url``.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Literal
 

@@ -4,8 +4,6 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-struc
 ``s3:TestEvent`` message S3 sends once when a bucket's notifications are configured.
 """
 
-from __future__ import annotations
-
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field

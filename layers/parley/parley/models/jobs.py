@@ -4,8 +4,6 @@ A job's ``config`` is Shinkai's JobConfig, applied over its agent's settings fro
 its ``scope`` names the inboxes and files the agent may read.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 

@@ -1,7 +1,5 @@
 """Knowledge: an agent's retrieval settings and the search request over a workspace's indexed files."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator

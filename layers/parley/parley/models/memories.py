@@ -1,7 +1,5 @@
 """Memories: durable facts about one end user of a workspace, recalled into that user's turns."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator

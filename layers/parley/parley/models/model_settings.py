@@ -1,7 +1,5 @@
 """A workspace's model settings (embedding models) and the models a provider's server offers."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator

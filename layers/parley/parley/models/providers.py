@@ -1,7 +1,5 @@
 """Providers: an LLM endpoint of a workspace. Its API key is write-only (kept in Secrets Manager)."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit

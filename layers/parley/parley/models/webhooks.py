@@ -4,8 +4,6 @@ A callback is the same record bound to one conversation or job (``conversation_i
 the job (or conversation) that carries a ``callback_url``, and receives only that one's events.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Any, Literal
 from urllib.parse import urlsplit

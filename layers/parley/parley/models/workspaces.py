@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 from parley.models.base import Name, RequestModel, ResponseModel
 
 

@@ -6,8 +6,6 @@ original Shinkai scope, JobConfig keys newer than Parley's, ``is_hidden``) is ke
 ``metadata["shinkai"]`` so it round-trips.
 """
 
-from __future__ import annotations
-
 import contextlib
 import uuid
 from typing import Any, Literal
