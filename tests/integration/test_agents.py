@@ -11,6 +11,7 @@ from parley import errors
 from parley.http import Principal
 from parley.models.agents import CreateAgent
 from parley.providers.base import ChatMessage, ChatRequest
+from parley.services import agent_lookup
 from parley.services import agents as agent_service
 from parley.services import providers as provider_service
 
@@ -166,13 +167,13 @@ def test_the_first_agent_becomes_the_default_and_later_ones_do_not(invoke, admin
     first = create(invoke, admin["key"], name="First", provider_id=provider["id"]).body
     second = create(invoke, admin["key"], name="Second", provider_id=provider["id"]).body
     assert (first["is_default"], second["is_default"]) == (True, False)
-    assert agent_service.default_agent_id(admin["workspace"]["id"]) == first["id"]
+    assert agent_lookup.default_agent_id(admin["workspace"]["id"]) == first["id"]
 
 
 def test_an_agent_can_be_created_explicitly_not_default(invoke, admin, provider):
     agent = create(invoke, admin["key"], name="A", provider_id=provider["id"], is_default=False).body
     assert agent["is_default"] is False
-    assert agent_service.default_agent_id(admin["workspace"]["id"]) is None
+    assert agent_lookup.default_agent_id(admin["workspace"]["id"]) is None
 
 
 def test_a_workspace_has_at_most_one_default_agent(invoke, admin, provider):
@@ -184,13 +185,13 @@ def test_a_workspace_has_at_most_one_default_agent(invoke, admin, provider):
     assert update(invoke, admin["key"], third["id"], is_default=True).body["is_default"] is True
     listed = invoke("ListAgentsFunction", key=admin["key"]).body["data"]
     assert [a["name"] for a in listed if a["is_default"]] == ["Third"]
-    assert agent_service.default_agent_id(admin["workspace"]["id"]) == third["id"]
+    assert agent_lookup.default_agent_id(admin["workspace"]["id"]) == third["id"]
 
 
 def test_unsetting_the_default_leaves_the_workspace_without_one(invoke, admin, provider):
     agent = create(invoke, admin["key"], name="A", provider_id=provider["id"]).body
     assert update(invoke, admin["key"], agent["id"], is_default=False).body["is_default"] is False
-    assert agent_service.default_agent_id(admin["workspace"]["id"]) is None
+    assert agent_lookup.default_agent_id(admin["workspace"]["id"]) is None
 
 
 def test_deleting_the_default_agent_clears_the_pointer(invoke, admin, provider):
@@ -198,7 +199,7 @@ def test_deleting_the_default_agent_clears_the_pointer(invoke, admin, provider):
     other = create(invoke, admin["key"], name="Other", provider_id=provider["id"]).body
     assert invoke("DeleteAgentFunction", key=admin["key"], path={"agent_id": default["id"]}).status == 204
     assert get(invoke, admin["key"], default["id"]).status == 404
-    assert agent_service.default_agent_id(admin["workspace"]["id"]) is None
+    assert agent_lookup.default_agent_id(admin["workspace"]["id"]) is None
     assert invoke("DeleteAgentFunction", key=admin["key"], path={"agent_id": other["id"]}).status == 204
     assert invoke("DeleteAgentFunction", key=admin["key"], path={"agent_id": other["id"]}).status == 404
 
@@ -207,7 +208,7 @@ def test_deleting_another_agent_keeps_the_default(invoke, admin, provider):
     default = create(invoke, admin["key"], name="Default", provider_id=provider["id"]).body
     other = create(invoke, admin["key"], name="Other", provider_id=provider["id"]).body
     assert invoke("DeleteAgentFunction", key=admin["key"], path={"agent_id": other["id"]}).status == 204
-    assert agent_service.default_agent_id(admin["workspace"]["id"]) == default["id"]
+    assert agent_lookup.default_agent_id(admin["workspace"]["id"]) == default["id"]
 
 
 def test_a_member_key_reads_agents_but_cannot_change_them(invoke, admin, provider):
@@ -250,14 +251,14 @@ def test_agents_are_listed_in_pages(invoke, admin, provider):
 def test_load_agent_gives_the_pipeline_the_record_or_none(invoke, admin, provider):
     workspace_id = admin["workspace"]["id"]
     agent = create(invoke, admin["key"], name="A", provider_id=provider["id"], temperature=0.3).body
-    loaded = agent_service.load_agent(workspace_id, agent["id"])
+    loaded = agent_lookup.load_agent(workspace_id, agent["id"])
     assert loaded is not None
     assert loaded["provider_id"] == provider["id"]
     assert loaded["provider_kind"] == "openai"
     assert (loaded["model"], loaded["temperature"], loaded["history_messages"]) == ("llama3.2", 0.3, 20)
-    assert agent_service.load_agent(workspace_id, "agent_missing") is None
+    assert agent_lookup.load_agent(workspace_id, "agent_missing") is None
     update(invoke, admin["key"], agent["id"], model="llama3.3")
-    assert (agent_service.load_agent(workspace_id, agent["id"]) or {}).get("model") == "llama3.3"
+    assert (agent_lookup.load_agent(workspace_id, agent["id"]) or {}).get("model") == "llama3.3"
 
 
 def test_the_starter_agent_is_a_default_assistant_on_a_scripted_provider(invoke, admin):
@@ -268,7 +269,7 @@ def test_the_starter_agent_is_a_default_assistant_on_a_scripted_provider(invoke,
     assert [(a["name"], a["is_default"], a["model"]) for a in agents] == [("Assistant", True, "scripted")]
     assert [(p["name"], p["kind"]) for p in providers] == [("Scripted (offline demo)", "scripted")]
     assert agents[0]["provider_id"] == providers[0]["id"]
-    assert agent_service.default_agent_id(workspace_id) == agents[0]["id"]
+    assert agent_lookup.default_agent_id(workspace_id) == agents[0]["id"]
     in_use = invoke("DeleteProviderFunction", key=admin["key"], path={"provider_id": providers[0]["id"]})
     assert in_use.status == 409
     # It echoes, and takes its time over messages that start with "slow" (for cancellation demos).

@@ -42,8 +42,7 @@ from parley.providers.base import (
     ToolCall,
     Usage,
 )
-from parley.services import agents as agent_service
-from parley.services import events
+from parley.services import agent_lookup, events
 from parley.services import providers as provider_service
 from parley.services import turns as turn_service
 from parley.services.messages import checksum, pending_settlement
@@ -152,11 +151,7 @@ def _run_claimed(turn: dict[str, Any]) -> str:
 def _agent_for(turn: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
     # A turn may pin its own agent (messages.post's agent_id); otherwise the conversation's answers.
     asked = turn.get("pinned_agent_id") or conversation.get("agent_id")
-    agent_id = asked or agent_service.default_agent_id(turn["workspace_id"])
-    agent = agent_service.load_agent(turn["workspace_id"], agent_id) if agent_id else None
-    if agent is None and asked:
-        fallback = agent_service.default_agent_id(turn["workspace_id"])
-        agent = agent_service.load_agent(turn["workspace_id"], fallback) if fallback else None
+    agent = agent_lookup.answering_agent(turn["workspace_id"], asked)
     # A job may name its own provider and model: over its agent's, or with no agent at all.
     runs_on = conversation.get("agent_overrides") or {}
     if agent is None and runs_on.get("provider_id"):

@@ -17,10 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley import errors
 from parley.http import JSON_HEADERS, Api, Principal, api
 from parley.models.base import ResponseModel
-from parley.models.jobs import CreateJob, Job
+from parley.models.jobs import CreateJob
 from parley.models.messages import MAX_CONTENT_CHARS, NewMessage
-from parley.services import agents as agent_service
-from parley.services import jobs
+from parley.services import agent_lookup, jobs
 from parley.services import messages as message_service
 
 _INTERNAL_ERROR = "An internal error occurred."
@@ -70,13 +69,14 @@ def mintlify_api() -> Api:
 def create_job(principal: Principal, project_id: str, body: Prompt) -> AgentJob:
     """A native job whose first message is the prompt (its first turn starts at once)."""
     _require_project(principal, project_id)
-    created = jobs.create(principal, CreateJob(prompt=body.prompt))
-    return agent_job(principal.workspace_id, created)
+    # Prompt has checked the prompt against CreateJob's own bounds, and sets nothing else of it.
+    opened = jobs.open_job(principal, CreateJob.model_construct(prompt=body.prompt))
+    return agent_job(principal.workspace_id, opened.job)
 
 
 def get_job(principal: Principal, project_id: str, job_id: str) -> AgentJob:
     _require_project(principal, project_id, job_id)
-    return agent_job(principal.workspace_id, jobs.get(principal, job_id))
+    return agent_job(principal.workspace_id, jobs.require(principal.workspace_id, job_id))
 
 
 def send_message(principal: Principal, project_id: str, job_id: str, body: Prompt) -> AgentJob:
@@ -85,31 +85,29 @@ def send_message(principal: Principal, project_id: str, job_id: str, body: Promp
     workspace_id = principal.workspace_id
     job = jobs.require(workspace_id, job_id, consistent=True)
     message_service.post(workspace_id, job, NewMessage(content=body.prompt), respond=True)
-    return agent_job(workspace_id, jobs.view(jobs.require(workspace_id, job_id, consistent=True)))
+    return agent_job(workspace_id, jobs.require(workspace_id, job_id, consistent=True))
 
 
 # -- translation ---------------------------------------------------------------------------------
-def agent_job(workspace_id: str, job: Job) -> AgentJob:
+def agent_job(workspace_id: str, job: dict[str, Any]) -> AgentJob:
+    """A job's record as Mintlify's AgentJob (from the record: no native Job model is built)."""
     # A job made here names no repository (a project is a workspace): its source then reads "".
-    source = job.source.model_dump() if job.source else {"repository": "", "ref": None}
+    source = job.get("source") or {"repository": "", "ref": None}
+    own_model = (job.get("agent_overrides") or {}).get("model")
     return AgentJob(
-        id=job.id,
-        status=job.status,
+        id=job["id"],
+        status=job["status"],
         source=AgentJobSource.model_validate(source),
-        model=job.model or _agent_model(workspace_id, job.agent_id),
-        prLink=job.result_link,
-        createdAt=job.created_at,
-        archivedAt=job.archived_at,
+        model=own_model or _agent_model(workspace_id, job.get("agent_id")),
+        prLink=job.get("result_link"),
+        createdAt=job["created_at"],
+        archivedAt=job.get("archived_at"),
     )
 
 
 def _agent_model(workspace_id: str, agent_id: str | None) -> str:
     """The model of the agent that answers the job (the workspace default if it names none), or ""."""
-    agent_id = agent_id or agent_service.default_agent_id(workspace_id)
-    agent = agent_service.load_agent(workspace_id, agent_id) if agent_id else None
-    if agent is None and agent_id:
-        fallback = agent_service.default_agent_id(workspace_id)
-        agent = agent_service.load_agent(workspace_id, fallback) if fallback else None
+    agent = agent_lookup.answering_agent(workspace_id, agent_id)
     return str((agent or {}).get("model") or "")
 
 

@@ -24,7 +24,7 @@ from parley import errors
 from parley.http import JSON_HEADERS, Api, ErrorFormatter, Principal, Request, api
 from parley.models.conversations import CreateConversation
 from parley.models.messages import MAX_CONTENT_CHARS, NewMessage
-from parley.services import agents as agent_service
+from parley.services import agent_lookup
 from parley.services import conversations as conversation_service
 from parley.services import messages as message_service
 from parley.services.turns import reply_id_for
@@ -138,7 +138,7 @@ def send_chat_message(principal: Principal, request: Request) -> dict[str, Any]:
     body = ChatMessage.model_validate(request.json())
     workspace_id = _require_workspace(principal, body.workspaceId)
     conversation = conversation_store.require(workspace_id, body.conversationId, consistent=True)
-    if body.agentId and agent_service.load_agent(workspace_id, body.agentId) is None:
+    if body.agentId and agent_lookup.load_agent(workspace_id, body.agentId) is None:
         raise invalid(
             "agentId", f"agent {body.agentId} does not exist in this workspace", error_type="not_found"
         )
@@ -231,7 +231,7 @@ def source_snips(turn: dict[str, Any]) -> list[dict[str, str]]:
 # -- /api/conversations --------------------------------------------------------------------------
 def create_conversation(principal: Principal, body: NewConversation) -> dict[str, Any]:
     workspace_id = _require_workspace(principal, body.workspaceId)
-    if body.agentId and agent_service.load_agent(workspace_id, body.agentId) is None:
+    if body.agentId and agent_lookup.load_agent(workspace_id, body.agentId) is None:
         raise invalid(
             "agentId", f"agent {body.agentId} does not exist in this workspace", error_type="not_found"
         )
@@ -289,7 +289,7 @@ def list_chat_messages(principal: Principal, query: ChatMessagesQuery) -> dict[s
         response = message["role"] == "assistant"
         sender = message.get("sender_id") or ""
         if response and sender and sender not in names:
-            agent = agent_service.load_agent(workspace_id, sender)
+            agent = agent_lookup.load_agent(workspace_id, sender)
             names[sender] = str(agent["name"]) if agent else sender
         data.append(
             {
@@ -325,9 +325,9 @@ def _require_workspace(principal: Principal, workspace_id: str) -> str:
 def _agent(workspace_id: str, turn: dict[str, Any], conversation: dict[str, Any]) -> tuple[str | None, str]:
     """The id and name of the agent that answered (the workspace default when none is named)."""
     agent_id = (
-        turn.get("agent_id") or conversation.get("agent_id") or agent_service.default_agent_id(workspace_id)
+        turn.get("agent_id") or conversation.get("agent_id") or agent_lookup.default_agent_id(workspace_id)
     )
-    agent = agent_service.load_agent(workspace_id, agent_id) if agent_id else None
+    agent = agent_lookup.load_agent(workspace_id, agent_id) if agent_id else None
     return agent_id, str(agent["name"]) if agent else ""
 
 

@@ -2,17 +2,15 @@
 
 Any key of the workspace reads them; admin keys create, change and delete them. A workspace has at
 most one default agent (a pointer on the workspace item), which answers conversations that name no
-agent, or whose agent was deleted. The turn worker reads agents through ``load_agent`` and
-``default_agent_id``, cached per warm container for a minute.
+agent, or whose agent was deleted. The turn worker and the compat views read agents through
+services.agent_lookup, cached per warm container for a minute; every write here drops its entry.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from parley import clock, errors, ids
-from parley.cache import CONFIGURATION_SECONDS, ttl_cache
 from parley.http import Principal
 from parley.models.agents import (
     DEFAULT_HISTORY_CHARS,
@@ -22,13 +20,13 @@ from parley.models.agents import (
     UpdateAgent,
 )
 from parley.models.base import ListQuery, Page
+from parley.services import agent_lookup
 from parley.services.validation import invalid
 from parley.store import agents as store
 from parley.store import providers as provider_store
 from parley.store import table
 from parley.store import workspaces as workspace_store
 
-CACHE_SECONDS = CONFIGURATION_SECONDS
 # Concurrent writes to one agent (or to the default pointer) are re-read and retried this often.
 _ATTEMPTS = 3
 # Fields a PATCH copies as they are (null clears the optional ones).
@@ -67,7 +65,7 @@ def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = No
     if agent_id is not None:
         agent["id"] = agent_id
     is_default = _insert(workspace_id, agent, body.is_default)
-    _forget(workspace_id, agent["id"])
+    agent_lookup.forget(workspace_id, agent["id"])
     return _model(agent, is_default=is_default)
 
 
@@ -132,7 +130,7 @@ def update(principal: Principal, agent_id: str, body: UpdateAgent) -> Agent:
             if new_provider is not None and exc.failed_at(2):
                 raise _unknown_provider(new_provider["id"]) from exc
             continue  # the agent or the default pointer changed meanwhile: read again
-        _forget(workspace_id, agent_id)
+        agent_lookup.forget(workspace_id, agent_id)
         return _model(_apply(current, changes), is_default=is_default)
     raise errors.Conflict(f"Agent {agent_id} is being changed by another request; try again.")
 
@@ -160,34 +158,12 @@ def delete(principal: Principal, agent_id: str) -> None:
             # A provider that is already gone has no count to keep; anything else changed meanwhile.
             count_provider = count_provider and not exc.failed_at(2)
             continue
-        _forget(workspace_id, agent_id)
+        agent_lookup.forget(workspace_id, agent_id)
         return
     raise errors.Conflict(f"Agent {agent_id} is being changed by another request; try again.")
 
 
-# -- for the turn pipeline and setup -------------------------------------------------------------
-@ttl_cache(CACHE_SECONDS)
-def default_agent_id(workspace_id: str) -> str | None:
-    """The workspace's default agent, if it has one; cached per container."""
-    return workspace_store.default_agent_id(workspace_id)
-
-
-@ttl_cache(CACHE_SECONDS)
-def _stored_agent(workspace_id: str, agent_id: str) -> dict[str, Any] | None:
-    return store.get(workspace_id, agent_id)
-
-
-def load_agent(workspace_id: str, agent_id: str) -> dict[str, Any] | None:
-    """The agent's record (None if it does not exist); cached per container.
-
-    Keys: id, name, instructions, provider_id, provider_kind, model, temperature, top_p, max_tokens,
-    seed (the four only when set), history_messages, history_chars, memory, follow_ups, knowledge,
-    created_at, updated_at.
-    """
-    agent = _stored_agent(workspace_id, agent_id)
-    return copy.deepcopy(agent) if agent is not None else None
-
-
+# -- for setup ------------------------------------------------------------------------------------
 def create_starter_agent(workspace_id: str) -> None:
     """Give a workspace a scripted (offline) provider and a default agent "Assistant" that uses it."""
     from parley.services import providers as provider_service
@@ -210,7 +186,7 @@ def create_starter_agent(workspace_id: str) -> None:
         if exc.failed_at(2):
             raise errors.NotFound(f"Workspace {workspace_id} not found.") from exc
         raise
-    _forget(workspace_id, agent["id"])
+    agent_lookup.forget(workspace_id, agent["id"])
 
 
 def new_agent(
@@ -321,12 +297,6 @@ def _default_model(provider: dict[str, Any]) -> str:
 def _apply(agent: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     merged = {**agent, **changes}
     return {k: v for k, v in merged.items() if v is not None}
-
-
-def _forget(workspace_id: str, agent_id: str) -> None:
-    """Drop this container's cached copies after a write (the devstack hosts API and worker together)."""
-    _stored_agent.invalidate(workspace_id, agent_id)
-    default_agent_id.invalidate(workspace_id)
 
 
 def _model(agent: dict[str, Any], *, is_default: bool) -> Agent:

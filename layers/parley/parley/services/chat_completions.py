@@ -53,10 +53,9 @@ from parley.models.chat import (
 from parley.models.messages import MAX_CONTENT_CHARS, NewMessage
 from parley.models.turns import Source
 from parley.observability import logger
-from parley.services import agents as agent_service
+from parley.services import agent_lookup, queues
 from parley.services import conversations as conversation_service
 from parley.services import messages as message_service
-from parley.services import queues
 from parley.services import turns as turn_service
 from parley.store import agents as agent_store
 from parley.store import conversations as conversation_store
@@ -156,8 +155,8 @@ def resolve_agent(workspace_id: str, model: str) -> dict[str, Any]:
     """The agent a ``model`` names: ``"default"``, an agent id, or an agent's name (any case)."""
     wanted = model.strip()
     if wanted.casefold() == DEFAULT_MODEL:
-        default_id = agent_service.default_agent_id(workspace_id)
-        agent = agent_service.load_agent(workspace_id, default_id) if default_id else None
+        default_id = agent_lookup.default_agent_id(workspace_id)
+        agent = agent_lookup.load_agent(workspace_id, default_id) if default_id else None
         if agent is None:
             raise refusal(
                 errors.NotFound,
@@ -167,7 +166,7 @@ def resolve_agent(workspace_id: str, model: str) -> dict[str, Any]:
                 code="model_not_found",
             )
         return agent
-    agent = agent_service.load_agent(workspace_id, wanted)
+    agent = agent_lookup.load_agent(workspace_id, wanted)
     if agent is not None:
         return agent
     named = [

@@ -11,7 +11,7 @@ are read by the turn worker on every turn, so a change applies from the next tur
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from parley import clock, errors, ids
 from parley.http import Principal
@@ -62,13 +62,35 @@ def require(workspace_id: str, job_id: str, *, consistent: bool = False) -> dict
 
 
 # -- create, read, list, change ------------------------------------------------------------------
+class OpenedJob(NamedTuple):
+    """A new job as stored, with what only its creation returns."""
+
+    job: dict[str, Any]
+    first_message_id: str | None
+    first_turn_id: str | None
+    callback_secret: str | None
+
+
 def create(principal: Principal, body: CreateJob, *, job_id: str | None = None) -> CreatedJob:
     """Create a job; ``job_id`` lets a compat API choose the id in its own format (Shinkai's ``jobid_…``)."""
+    opened = open_job(principal, body, job_id=job_id)
+    return CreatedJob.model_validate(
+        {
+            **_flat(opened.job),
+            "first_message_id": opened.first_message_id,
+            "first_turn_id": opened.first_turn_id,
+            "callback_secret": opened.callback_secret,
+        }
+    )
+
+
+def open_job(principal: Principal, body: CreateJob, *, job_id: str | None = None) -> OpenedJob:
+    """``create``, answered with the record (for a compat API that shows the job in its own shape)."""
     workspace_id = principal.workspace_id
     if body.agent_id:
         _require_agent(workspace_id, body.agent_id)
     overrides = _agent_overrides(workspace_id, body.provider_id, body.model)
-    scope = _checked_scope(workspace_id, body.scope or JobScope(), "scope")
+    scope = _checked_scope(workspace_id, body.scope, "scope")
     job = conversations.new_conversation(
         workspace_id,
         kind=KIND,
@@ -87,25 +109,19 @@ def create(principal: Principal, body: CreateJob, *, job_id: str | None = None) 
         job["agent_overrides"] = overrides
     # The callback first: it then sees every event of the job, the first turn's included.
     secret = _register_callback(workspace_id, job["id"], body.callback_url) if body.callback_url else None
-    first: Accepted | None = None
+    first_message_id = first_turn_id = None
     try:
         if body.prompt:
             # The job, its first message and the turn answering it: one transaction.
-            job, first = message_service.open_with(workspace_id, job, NewMessage(content=body.prompt))
+            job, message, turn = message_service.open_with(workspace_id, job, NewMessage(content=body.prompt))
+            first_message_id, first_turn_id = message["id"], turn["id"]
         else:
             table.transact(store.put_ops(job))
     except Exception:
         if secret is not None:
             _remove_callback(workspace_id, job["id"])
         raise
-    return CreatedJob.model_validate(
-        {
-            **_flat(job),
-            "first_message_id": first.message.id if first else None,
-            "first_turn_id": first.turn.id if first and first.turn else None,
-            "callback_secret": secret,
-        }
-    )
+    return OpenedJob(job, first_message_id, first_turn_id, secret)
 
 
 def get(principal: Principal, job_id: str) -> Job:
@@ -318,8 +334,10 @@ def _agent_overrides(workspace_id: str, provider_id: str | None, model: str | No
     return {"provider_id": provider_id, "provider_kind": provider["kind"], "model": model}
 
 
-def _checked_scope(workspace_id: str, scope: JobScope, field: str | None) -> dict[str, list[str]]:
+def _checked_scope(workspace_id: str, scope: JobScope | None, field: str | None) -> dict[str, list[str]]:
     """The scope with duplicates dropped, once every inbox and file in it exists in the workspace."""
+    if scope is None or not (scope.inboxes or scope.files):
+        return {"inboxes": [], "files": []}  # most jobs: nothing to check, nor knowledge to import
     from parley.services.knowledge import checked_scope
 
     return checked_scope(workspace_id, scope.inboxes, scope.files, field)

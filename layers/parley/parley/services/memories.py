@@ -553,16 +553,16 @@ def _not_found(memory_id: str) -> errors.NotFound:
 def _extractor(workspace_id: str, agent_id: str | None) -> tuple[Provider, str]:
     """The provider client and model of the named agent, or of the workspace's default agent."""
     from parley.providers.base import ProviderError
-    from parley.services import agents as agent_service
+    from parley.services import agent_lookup
     from parley.services import providers as provider_service
 
-    chosen = agent_id or agent_service.default_agent_id(workspace_id)
+    chosen = agent_id or agent_lookup.default_agent_id(workspace_id)
     if chosen is None:
         raise errors.InvalidState(
             "The workspace has no default agent to extract memories with; "
             "name an agent_id or set a default agent."
         )
-    agent = agent_service.load_agent(workspace_id, chosen)
+    agent = agent_lookup.load_agent(workspace_id, chosen)
     if agent is None:
         raise errors.NotFound(f"Agent {chosen} not found.")
     try:

@@ -236,12 +236,13 @@ def _new_message(
 
 def open_with(
     workspace_id: str, conversation: dict[str, Any], body: NewMessage
-) -> tuple[dict[str, Any], Accepted]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Create ``conversation`` (not stored yet) with ``body`` as its first message and a queued turn
     answering it, in one transaction: its #META is written already counting both, so nothing is read
     back, and there is never a conversation without the message it was created with.
 
-    Returns the conversation as stored. Raises Conflict if its id exists already."""
+    Returns the conversation, the message and the turn as stored (records: the caller shows what it
+    needs of them). Raises Conflict if its id exists already."""
     now_ms = int(time.time() * 1000)
     now = clock.iso()
     message = _new_message(workspace_id, conversation["id"], body, now_ms, now, parent_defaulted=True)
@@ -270,7 +271,7 @@ def open_with(
             raise errors.Conflict(f"{conversation['id']} exists already.") from exc
         raise
     _queue(turn)
-    return opened, Accepted(message=view(message), turn=turn_service.view(turn))
+    return opened, message, turn
 
 
 def edit(principal: Principal, conversation_id: str, message_id: str, body: EditMessage) -> Accepted:

@@ -17,8 +17,7 @@ from parley.compat.shinkai.wire import error_body
 from parley.http import Principal, Response
 from parley.models.jobs import CreateJob, JobConfig, JobScope, UpdateJob
 from parley.models.messages import MAX_ATTACHMENTS, Message, SendMessage
-from parley.services import agents as agent_service
-from parley.services import jobs
+from parley.services import agent_lookup, jobs
 from parley.services import messages as message_service
 from parley.services import turns as turn_service
 from parley.services.branches import path_to_root
@@ -203,8 +202,8 @@ def _agent_subset(workspace_id: str, job: dict[str, Any]) -> tuple[dict[str, Any
             "model": model_string(overrides.get("provider_kind"), overrides.get("model")),
         }
         return subset, "LLMProvider"
-    agent_id = job.get("agent_id") or agent_service.default_agent_id(workspace_id)
-    agent = agent_service.load_agent(workspace_id, agent_id) if agent_id else None
+    agent_id = job.get("agent_id") or agent_lookup.default_agent_id(workspace_id)
+    agent = agent_lookup.load_agent(workspace_id, agent_id) if agent_id else None
     if agent is None:
         return None, "Agent"
     return {
@@ -215,7 +214,7 @@ def _agent_subset(workspace_id: str, job: dict[str, Any]) -> tuple[dict[str, Any
 
 
 def _agent_name(workspace_id: str, job: dict[str, Any]) -> str:
-    return job.get("agent_id") or agent_service.default_agent_id(workspace_id) or "default"
+    return job.get("agent_id") or agent_lookup.default_agent_id(workspace_id) or "default"
 
 
 # -- scope -----------------------------------------------------------------------------------------
