@@ -13,8 +13,10 @@ own copies:
   service's own endpoint rules, so a service missing here would still resolve, through its
   partition's defaults.
 * The service models of DynamoDB and SQS (which every API function's first request makes a client
-  of) with only the operations Parley calls, their shapes, and no documentation: DynamoDB's is
-  500 KB of JSON, gunzipped and parsed at each cold start (about 5 ms; 23 KB here). An operation left
+  of), EventBridge (every turn) and Secrets Manager (providers, webhooks) with only the operations
+  Parley calls, their shapes, and no documentation: DynamoDB's is 500 KB of JSON, gunzipped and
+  parsed at each cold start (about 5 ms; 23 KB here). S3's is left whole: botocore's S3
+  customizations call operations of their own (S3 Express sessions, for one). An operation left
   out does not exist on the client; tests/unit/test_aws.py fails when the layer calls one.
 """
 
@@ -57,6 +59,8 @@ TRIMMED_MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
             "UpdateItem",
         ),
     ),
+    "events": ("2015-10-07", ("PutEvents",)),
+    "secretsmanager": ("2017-10-17", ("CreateSecret", "DeleteSecret", "GetSecretValue", "PutSecretValue")),
     "sqs": ("2012-11-05", ("SendMessage", "SendMessageBatch")),
 }
 

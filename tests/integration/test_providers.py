@@ -306,3 +306,30 @@ def test_a_write_in_the_same_container_refreshes_the_cached_provider(invoke, adm
     invoke("UpdateProviderFunction", key=admin["key"], path=path, body={"api_key": API_KEY})
     assert provider_service.provider_secret(workspace_id, provider_id) == API_KEY
     assert provider_service.load_provider(workspace_id, provider_id) is not first
+
+
+def test_a_new_api_key_replaces_the_stored_one_in_one_call_and_recreates_a_missing_one(invoke, admin):
+    from parley import aws
+
+    calls: list[str] = []  # registered before the client exists: a client copies the session's hooks
+    aws.session().register("before-call.secrets-manager", lambda model, **_: calls.append(model.name))
+    created = create(invoke, admin["key"], **OLLAMA, api_key=API_KEY)
+    provider_id = created.body["id"]
+    name = f"parley/providers/{admin['workspace']['id']}/{provider_id}"
+    calls.clear()
+    path = {"provider_id": provider_id}
+
+    rotated = invoke("UpdateProviderFunction", key=admin["key"], path=path, body={"api_key": "sk-second-key"})
+
+    assert rotated.status == 200
+    assert calls == ["PutSecretValue"]
+    assert secret_value(name) == "sk-second-key"
+    # Gone behind Parley's back: the record still says it has one, and a new key creates it again.
+    boto3.client("secretsmanager", region_name=REGION).delete_secret(
+        SecretId=name, ForceDeleteWithoutRecovery=True
+    )
+    calls.clear()
+    again = invoke("UpdateProviderFunction", key=admin["key"], path=path, body={"api_key": "sk-third-key"})
+    assert again.status == 200
+    assert calls == ["PutSecretValue", "CreateSecret"]
+    assert secret_value(name) == "sk-third-key"

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from parley.compat import mielto
+from parley.compat.mielto_wire import mielto_api
 from parley.http import lambda_handler
 
-app = mielto.mielto_api()
+app = mielto_api()
 
 
 @app.delete("/api/v1/conversations/<conversation_id>")

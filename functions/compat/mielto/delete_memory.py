@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from parley.compat import mielto_memories
-from parley.compat.mielto import mielto_api
 from parley.compat.mielto_memories import MemoryUserQuery
+from parley.compat.mielto_wire import mielto_api
 from parley.http import lambda_handler
 
 app = mielto_api()

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from parley.compat import mielto
 from parley.compat.mielto import MessageRead, MessageUpdate
+from parley.compat.mielto_wire import mielto_api
 from parley.http import lambda_handler
 
-app = mielto.mielto_api()
+app = mielto_api()
 
 
 @app.put("/api/v1/messages/<message_id>")

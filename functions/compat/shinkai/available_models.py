@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import llm_providers
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import lambda_handler
 
@@ -14,7 +14,7 @@ app = shinkai_api()
 @app.get("/v2/available_models")
 @app.get("/v2/available_llm_providers")
 def available_models() -> list[dict[str, Any]]:
-    return general.available_models(app.principal)
+    return llm_providers.available_models(app.principal)
 
 
 handler = lambda_handler(app)

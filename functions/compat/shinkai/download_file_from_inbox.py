@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from parley import errors
-from parley.compat.shinkai import general
+from parley.compat.shinkai import inboxes
 from parley.compat.shinkai.wire import error_body, shinkai_api
 from parley.http import Response, lambda_handler
 
@@ -11,7 +11,7 @@ app = shinkai_api()
 @app.get("/v2/download_file_from_inbox/<inbox_name>/<filename>")
 def download_file_from_inbox(inbox_name: str, filename: str) -> Response:
     try:
-        data = general.download_file_from_inbox(app.principal, inbox_name, filename)
+        data = inboxes.download_file_from_inbox(app.principal, inbox_name, filename)
     except errors.ParleyError as exc:
         # Shinkai answers every failure here as a 500 that says why.
         return Response(

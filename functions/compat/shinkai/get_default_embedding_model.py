@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import node
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import lambda_handler
 
@@ -9,7 +9,7 @@ app = shinkai_api()
 
 @app.get("/v2/default_embedding_model")
 def get_default_embedding_model() -> str:
-    return general.default_embedding_model(app.principal)
+    return node.default_embedding_model(app.principal)
 
 
 handler = lambda_handler(app)

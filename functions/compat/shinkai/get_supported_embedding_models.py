@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import node
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import lambda_handler
 
@@ -9,7 +9,7 @@ app = shinkai_api()
 
 @app.get("/v2/supported_embedding_models")
 def get_supported_embedding_models() -> list[str]:
-    return general.supported_embedding_models(app.principal)
+    return node.supported_embedding_models(app.principal)
 
 
 handler = lambda_handler(app)

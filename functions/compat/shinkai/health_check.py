@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import node
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import lambda_handler
 
@@ -11,7 +11,7 @@ app = shinkai_api()
 
 @app.get("/v2/health_check", public=True)
 def health_check() -> dict[str, Any]:
-    return general.health_check()
+    return node.health_check()
 
 
 handler = lambda_handler(app)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import node
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import Request, lambda_handler
 
@@ -11,7 +11,7 @@ app = shinkai_api()
 
 @app.post("/v2/initial_registration", public=True)
 def initial_registration(request: Request) -> dict[str, Any]:
-    return general.initial_registration(request.json())
+    return node.initial_registration(request.json())
 
 
 handler = lambda_handler(app)

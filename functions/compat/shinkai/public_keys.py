@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import node
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import lambda_handler
 
@@ -9,7 +9,7 @@ app = shinkai_api()
 
 @app.get("/v2/public_keys", public=True)
 def public_keys() -> dict[str, str]:
-    return general.public_keys()
+    return node.public_keys()
 
 
 handler = lambda_handler(app)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import llm_providers
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import lambda_handler
 
@@ -11,7 +11,7 @@ app = shinkai_api()
 
 @app.get("/v2/scan_ollama_models")
 def scan_ollama_models() -> list[dict[str, Any]]:
-    return general.scan_ollama_models(app.principal)
+    return llm_providers.scan_ollama_models(app.principal)
 
 
 handler = lambda_handler(app)

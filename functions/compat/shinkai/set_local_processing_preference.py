@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from parley.compat.shinkai import general
+from parley.compat.shinkai import node
 from parley.compat.shinkai.wire import shinkai_api
 from parley.http import Request, lambda_handler
 
@@ -9,7 +9,7 @@ app = shinkai_api()
 
 @app.post("/v2/local_processing_preference")
 def set_local_processing_preference(request: Request) -> str:
-    return general.set_local_processing_preference(app.principal, request.json())
+    return node.set_local_processing_preference(app.principal, request.json())
 
 
 handler = lambda_handler(app)

@@ -19,9 +19,9 @@ from typing import Any
 
 from parley.config import settings
 
-# botocore's endpoints.json with only the services Parley calls, and the DynamoDB and SQS models with
-# only the operations it calls (tools/trim_aws_data.py): read whole, botocore's own copies cost each
-# cold start ~17 ms and ~6 ms.
+# botocore's endpoints.json with only the services Parley calls, and the models of the services every
+# request or turn calls with only the operations it calls (tools/trim_aws_data.py): read whole,
+# botocore's own copies cost each cold start ~17 ms and ~6 ms.
 DATA_PATH = Path(__file__).with_name("aws_data")
 
 # botocore sessions are not safe to create clients from concurrently (the devstack hosts several

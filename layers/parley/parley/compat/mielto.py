@@ -1,6 +1,6 @@
 """Mielto's wire (docs.mielto.com, a FastAPI app) over Parley's conversations and messages.
 
-Errors are FastAPI's: ``{"detail": "…"}``, and 422 ``{"detail": [{"loc", "msg", "type"}]}``.
+Errors are FastAPI's (parley.compat.mielto_wire, shared with the memory endpoints).
 
 A Mielto message id is ``<conversation id>.<message id>``: Parley stores messages in their
 conversation's partition, and Mielto addresses a message by its id alone. Encoding the conversation
@@ -14,15 +14,15 @@ live in the native conversation's metadata under ``_mielto``; the rest of it is 
 import base64
 import binascii
 import json
-import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from parley import clock, errors
-from parley.http import JSON_HEADERS, Api, Principal, api
+from parley.compat.mielto_wire import MieltoRequest
+from parley.http import Principal
 from parley.models.conversations import CreateConversation
 from parley.models.messages import MAX_CONTENT_CHARS, MAX_TAGS, Message, NewMessage, ReviseMessage, Role
 from parley.services import conversations, messages
@@ -34,54 +34,7 @@ MAX_LISTED_CONVERSATIONS = 5_000
 MAX_MESSAGES_PER_REQUEST = 100
 
 
-# -- errors ---------------------------------------------------------------------------------------
-def mielto_error(exc: errors.ParleyError, request_id: str) -> dict[str, Any]:
-    status = exc.status
-    headers = {**JSON_HEADERS, "x-request-id": request_id}
-    detail: Any = exc.message
-    if isinstance(exc, errors.ValidationFailed):
-        detail = [_fastapi_detail(item) for item in exc.details] or [
-            {"loc": ["body"], "msg": exc.message, "type": "value_error"}
-        ]
-    elif isinstance(exc, errors.BadRequest) and "JSON" in exc.message:
-        # FastAPI answers a body that is not JSON with 422 json_invalid at the failing position.
-        position = re.search(r"\(char (\d+)\)", exc.message)
-        status = 422
-        detail = [
-            {
-                "loc": ["body", int(position.group(1)) if position else 0],
-                "msg": "JSON decode error",
-                "type": "json_invalid",
-                "ctx": {"error": exc.message.partition(": ")[2] or exc.message},
-            }
-        ]
-    elif isinstance(exc, errors.Unauthorized):
-        headers["www-authenticate"] = "Bearer"
-    elif isinstance(exc, errors.InvalidState):
-        status = 400
-    elif isinstance(exc, errors.TooManyRequests):
-        headers["retry-after"] = str(exc.retry_after)
-    elif status >= 500:
-        status, detail = 500, "Internal Server Error"
-    return {"statusCode": status, "headers": headers, "body": json.dumps({"detail": detail})}
-
-
-def _fastapi_detail(item: dict[str, Any]) -> dict[str, Any]:
-    loc = [int(part) if isinstance(part, str) and part.isdigit() else part for part in item.get("loc", [])]
-    return {"loc": loc, "msg": item.get("msg", ""), "type": item.get("type", "value_error")}
-
-
-def mielto_api() -> Api:
-    return api(error_format=mielto_error)
-
-
 # -- wire models ----------------------------------------------------------------------------------
-class MieltoRequest(BaseModel):
-    """FastAPI's default: unknown fields are ignored, not refused."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-
 class MessageCreateRequest(MieltoRequest):
     content: str = Field(max_length=MAX_CONTENT_CHARS)
     sender_id: str | None = Field(None, max_length=200)

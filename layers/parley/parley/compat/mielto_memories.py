@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from parley import errors
-from parley.compat.mielto import MieltoRequest
+from parley.compat.mielto_wire import MieltoRequest
 from parley.http import Principal
 from parley.models.memories import (
     MAX_MESSAGE_CHARS,

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from parley import __version__, errors
 from parley.http import Principal
 from parley.models.model_settings import ProviderModels
-from parley.providers.base import redact
 from parley.services.providers import provider_secret
 from parley.store import providers as provider_store
 
@@ -59,6 +58,8 @@ def _ask_server(provider_id: str, base_url: str, secret: str | None) -> Provider
     if isinstance(listing, dict) and isinstance(listing.get("data"), list):
         models = [{**model, "name": model.get("id")} for model in listing["data"] if isinstance(model, dict)]
         return ProviderModels(provider_id=provider_id, kind="openai", source="openai", models=models)
+    from parley.providers.base import redact  # an error's path only: base's dataclasses cost ~4 ms
+
     snippet = redact(body[:_SNIPPET_CHARS].decode("utf-8", errors="replace"), [secret]).strip()
     raise errors.BadGateway(
         f"{server.where} answered neither Ollama's /api/tags nor an OpenAI /models listing "
@@ -96,6 +97,8 @@ class _Server:
         except TimeoutError as exc:
             raise errors.BadGateway(f"The provider's server at {self.where} did not answer in time.") from exc
         except (OSError, http.client.HTTPException) as exc:
+            from parley.providers.base import redact
+
             reason = redact(str(exc) or type(exc).__name__, [self.secret])
             raise errors.BadGateway(
                 f"Could not reach the provider's server at {self.where}: {reason}"

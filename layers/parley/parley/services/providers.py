@@ -93,7 +93,9 @@ def update(principal: Principal, provider_id: str, body: UpdateProvider) -> Prov
     )
     if sets_api_key:
         assert body.api_key is not None
-        secret_store.put(workspace_id, provider_id, body.api_key.get_secret_value())
+        secret_store.put(
+            workspace_id, provider_id, body.api_key.get_secret_value(), exists=bool(current.get("has_secret"))
+        )
         changes["has_secret"] = True
     if clears_api_key:
         changes["has_secret"] = False

@@ -21,8 +21,16 @@ def client() -> Any:
     return aws.client("secretsmanager")
 
 
-def put_named(name: str, value: str, *, description: str, tags: dict[str, str]) -> None:
-    """Create the secret, or store a new value if it exists (a rotation)."""
+def put_named(name: str, value: str, *, description: str, tags: dict[str, str], exists: bool = False) -> None:
+    """Create the secret, or store a new value if it exists (a rotation). ``exists``: the caller's
+    record says it does, so the new value is tried first (one call instead of two)."""
+    if exists:
+        try:
+            client().put_secret_value(SecretId=name, SecretString=value)
+            return
+        except Exception as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
     try:
         client().create_secret(
             Name=name,
@@ -59,12 +67,13 @@ def secret_name(workspace_id: str, provider_id: str) -> str:
     return f"{settings().secrets_prefix}{workspace_id}/{provider_id}"
 
 
-def put(workspace_id: str, provider_id: str, value: str) -> None:
+def put(workspace_id: str, provider_id: str, value: str, *, exists: bool = False) -> None:
     put_named(
         secret_name(workspace_id, provider_id),
         value,
         description="API key of a Parley provider",
         tags={"parley:workspace": workspace_id, "parley:provider": provider_id},
+        exists=exists,
     )
 
 

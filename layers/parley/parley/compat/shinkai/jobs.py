@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley import errors
-from parley.compat.shinkai.wire import error_body
+from parley.compat.shinkai.wire import DEFAULT_NODE_NAME, error_body
 from parley.http import Principal, Response
 from parley.models.jobs import CreateJob, JobConfig, JobScope, UpdateJob
 from parley.models.messages import MAX_ATTACHMENTS, Message, SendMessage
@@ -27,7 +27,7 @@ from parley.store import files as file_store
 from parley.store import inboxes as file_store_inboxes
 from parley.store import providers as provider_store
 
-NODE = "@@localhost.sep-shinkai"
+NODE = DEFAULT_NODE_NAME
 PROFILE = "main"
 INBOX_PREFIX = "job_inbox"
 META_KEY = "shinkai"

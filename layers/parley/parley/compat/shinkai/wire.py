@@ -12,6 +12,9 @@ from typing import Any
 from parley import errors
 from parley.http import JSON_HEADERS, Api, api
 
+# The node's name until a deployment admin changes it; agents' full identity names start with it.
+DEFAULT_NODE_NAME = "@@localhost.sep-shinkai"
+
 _ERROR_NAMES = {
     400: "Bad Request",
     401: "Unauthorized",

@@ -1,40 +1,25 @@
-"""Shinkai's node endpoints (files inboxes, LLM providers, node settings) over the native services.
-
-No second data model: a files inbox is a native inbox; a SerializedLLMProvider is a native agent
-(whose id is the Shinkai id) and the openai-compatible provider it uses; embedding models are the
-workspace's model settings; the node's name, keys and local processing preference are the
-deployment's node settings item.
-"""
+"""Shinkai's LLM providers over native agents and providers: a SerializedLLMProvider is a native agent
+(whose id is the Shinkai id) and the openai-compatible provider it uses; Ollama's models are agents
+on the workspace's Ollama provider."""
 
 from __future__ import annotations
 
 import contextlib
 import re
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from parley import errors
+from parley.compat.shinkai.wire import DEFAULT_NODE_NAME
 from parley.http import Principal
 from parley.models.agents import CreateAgent, UpdateAgent
-from parley.models.files import MAX_DIRECT_UPLOAD_BYTES, CreateInbox, check_file_name, normalise_content_type
-from parley.models.model_settings import UpdateModelSettings
 from parley.models.providers import CreateProvider, UpdateProvider
-from parley.models.setup import CreateSetup
-from parley.services import agents, inboxes, model_settings, provider_models, providers, setup
-from parley.services import files as file_service
+from parley.services import agents, provider_models, providers
 from parley.store import agents as agent_store
-from parley.store import blobs, table
-from parley.store import files as file_store
 from parley.store import providers as provider_store
-from parley.store import settings as settings_store
 
-VERSION = "0.8.4"
-DEFAULT_NODE_NAME = "@@localhost.sep-shinkai"
-NODE_NAME = re.compile(r"^@@[A-Za-z0-9_\-.]+\.sep-shinkai$")
-SETUP_WORKSPACE_NAME = "Shinkai node"
 # Shinkai's LLMProviderInterface prefixes that speak OpenAI's chat completions API, and the suffix a
 # Shinkai external_url lacks (Shinkai appends it itself; a native openai provider's base_url has it).
 OPENAI_COMPATIBLE = {
@@ -60,75 +45,6 @@ DEFAULT_EXTERNAL_URLS = {
 }
 OLLAMA_PORT = 11434
 _PROVIDER_ID = re.compile(r"^[A-Za-z0-9_\-.]{1,64}$")
-
-
-# -- files inboxes ------------------------------------------------------------------------------
-def create_files_inbox(principal: Principal) -> str:
-    """A native inbox; its (native) id is the Shinkai files inbox name."""
-    try:
-        return inboxes.create(principal, CreateInbox()).id
-    except errors.ParleyError as exc:
-        raise errors.BadRequest(exc.message) from exc
-
-
-def add_file_to_inbox(principal: Principal, body: bytes, content_type: str) -> str:
-    """Shinkai's multipart upload: ``file_inbox_name``, ``filename`` and ``file_data`` (or ``file``)."""
-    from parley import multipart  # only the upload function parses multipart bodies
-
-    try:
-        parts = multipart.parse(body, content_type)
-    except multipart.MultipartError as exc:
-        raise errors.BadRequest(str(exc)) from exc
-    fields: dict[str, multipart.Part] = {}
-    for part in parts:
-        fields.setdefault(part.name, part)
-    inbox_name = fields["file_inbox_name"].text().strip() if "file_inbox_name" in fields else ""
-    if not inbox_name:
-        raise errors.BadRequest("Missing field: file_inbox_name")
-    file_part = fields.get("file_data") or fields.get("file")
-    if file_part is None or not file_part.data:
-        raise errors.BadRequest("No file data found in the request (a file_data or file part).")
-    name = (fields["filename"].text().strip() if "filename" in fields else "") or (file_part.filename or "")
-    try:
-        name = check_file_name(name.strip())
-    except ValueError as exc:
-        raise errors.BadRequest(f"Invalid filename: {exc}") from exc
-    declared = file_part.content_type
-    if not declared or declared.split(";", 1)[0].strip().lower() == file_service.OCTET_STREAM:
-        declared = file_service.guess_content_type(name)
-    try:
-        checked_type = normalise_content_type(declared)
-    except ValueError:
-        checked_type = file_service.OCTET_STREAM
-    if len(file_part.data) > MAX_DIRECT_UPLOAD_BYTES:
-        raise errors.PayloadTooLarge("The request payload is too large.")
-    file_service.store_bytes(principal.workspace_id, inbox_name, name, checked_type, file_part.data)
-    return "File added successfully"
-
-
-def list_files_in_inbox(principal: Principal, inbox_name: str) -> list[str]:
-    workspace_id = principal.workspace_id
-    inboxes.require(workspace_id, inbox_name)
-    names: list[str] = []
-    cursor: str | None = None
-    while True:
-        items, cursor = file_store.list_in_inbox(workspace_id, inbox_name, 100, cursor)
-        names.extend(item["name"] for item in items if item.get("status") == "uploaded")
-        if cursor is None:
-            return names
-
-
-def download_file_from_inbox(principal: Principal, inbox_name: str, filename: str) -> bytes:
-    """The newest uploaded file of that name in the inbox (raises NotFound if there is none)."""
-    workspace_id = principal.workspace_id
-    inboxes.require(workspace_id, inbox_name)
-    items, _ = file_store.list_in_inbox(workspace_id, inbox_name, 100, None, name=filename)
-    uploaded = sorted(
-        (item for item in items if item.get("status") == "uploaded"), key=lambda item: item["created_at"]
-    )
-    if not uploaded:
-        raise errors.NotFound(f"File {filename} not found in inbox {inbox_name}.")
-    return blobs.get_bytes(uploaded[-1]["s3_key"])
 
 
 # -- LLM providers ------------------------------------------------------------------------------
@@ -357,119 +273,3 @@ def _ollama_provider(principal: Principal) -> str:
         ),
     )
     return created.id
-
-
-# -- embedding models ---------------------------------------------------------------------------
-def default_embedding_model(principal: Principal) -> str:
-    return model_settings.get(principal).default_embedding_model
-
-
-def set_default_embedding_model(principal: Principal, body: Any) -> str:
-    if not isinstance(body, str) or not body.strip():
-        raise errors.BadRequest("Deserialization error: expected a JSON string")
-    if body.strip() not in model_settings.get(principal).supported_embedding_models:
-        raise errors.BadRequest("Invalid embedding model provided")
-    _update_models(principal, UpdateModelSettings(default_embedding_model=body))
-    return "Default embedding model updated successfully"
-
-
-def supported_embedding_models(principal: Principal) -> list[str]:
-    return model_settings.get(principal).supported_embedding_models
-
-
-def set_supported_embedding_models(principal: Principal, body: Any) -> str:
-    if not isinstance(body, list) or not body or not all(isinstance(m, str) and m.strip() for m in body):
-        raise errors.BadRequest("Deserialization error: expected a non-empty JSON array of strings")
-    _update_models(principal, UpdateModelSettings(supported_embedding_models=body))
-    return "Supported embedding models updated successfully"
-
-
-def _update_models(principal: Principal, body: UpdateModelSettings) -> None:
-    try:
-        model_settings.update(principal, body)
-    except errors.ValidationFailed as exc:
-        raise errors.BadRequest(f"Invalid embedding model provided: {exc.message}") from exc
-
-
-# -- the node -----------------------------------------------------------------------------------
-def node() -> dict[str, Any]:
-    """The node settings, with a stable key pair made the first time they are read."""
-    current = settings_store.get_node()
-    if "signature_public_key" in current:
-        return current
-    try:
-        return settings_store.put_node(
-            {"signature_public_key": secrets.token_hex(32), "encryption_public_key": secrets.token_hex(32)},
-            only_if_absent="signature_public_key",
-        )
-    except table.ConditionFailed:
-        return settings_store.get_node(consistent=True)
-
-
-def node_name() -> str:
-    return str(settings_store.get_node().get("node_name") or DEFAULT_NODE_NAME)
-
-
-def health_check() -> dict[str, Any]:
-    return {
-        "status": "ok",
-        "version": VERSION,
-        "node_name": node_name(),
-        "is_pristine": setup.status().pristine,
-    }
-
-
-def public_keys() -> dict[str, str]:
-    keys = node()
-    return {
-        "signature_public_key": keys["signature_public_key"],
-        "encryption_public_key": keys["encryption_public_key"],
-    }
-
-
-def initial_registration(body: Any) -> dict[str, Any]:
-    """Like POST /v1/setup: the first workspace and the deployment admin's key (as ``api_v2_key``)."""
-    if not isinstance(body, dict) or not all(
-        isinstance(body.get(field), str) for field in ("profile_encryption_pk", "profile_identity_pk")
-    ):
-        raise errors.BadRequest(
-            "Deserialization error: expected profile_encryption_pk and profile_identity_pk strings"
-        )
-    try:
-        created = setup.create(CreateSetup(workspace_name=SETUP_WORKSPACE_NAME))
-    except errors.Conflict as exc:
-        raise errors.BadRequest("Node already registered: this deployment is already set up.") from exc
-    keys = public_keys()
-    return {
-        "message": "Node registered successfully",
-        "node_name": node_name(),
-        "encryption_public_key": keys["encryption_public_key"],
-        "identity_public_key": keys["signature_public_key"],
-        "api_v2_key": created.api_key.secret,
-    }
-
-
-def change_node_name(principal: Principal, body: Any) -> dict[str, str]:
-    _require_deployment_admin(principal)
-    name = body.get("new_name") if isinstance(body, dict) else body
-    if not isinstance(name, str) or not NODE_NAME.match(name):
-        raise errors.BadRequest("Invalid node name")
-    settings_store.put_node({"node_name": name})
-    return {"status": "success"}
-
-
-def local_processing_preference() -> bool:
-    return bool(settings_store.get_node().get("local_processing_preference", False))
-
-
-def set_local_processing_preference(principal: Principal, body: Any) -> str:
-    _require_deployment_admin(principal)
-    if not isinstance(body, bool):
-        raise errors.BadRequest("Deserialization error: expected true or false")
-    settings_store.put_node({"local_processing_preference": body})
-    return "Preference updated successfully"
-
-
-def _require_deployment_admin(principal: Principal) -> None:
-    if not principal.deployment_admin:
-        raise errors.Forbidden("Only the deployment admin's key may change the node's settings.")

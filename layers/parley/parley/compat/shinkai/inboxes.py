@@ -1,0 +1,81 @@
+"""Shinkai's files inboxes over native inboxes and files: a files inbox is a native inbox, whose id is
+its Shinkai name."""
+
+from __future__ import annotations
+
+from parley import errors
+from parley.http import Principal
+from parley.models.files import MAX_DIRECT_UPLOAD_BYTES, CreateInbox, check_file_name, normalise_content_type
+from parley.services import files as file_service
+from parley.services import inboxes
+from parley.store import blobs
+from parley.store import files as file_store
+
+
+# -- files inboxes ------------------------------------------------------------------------------
+def create_files_inbox(principal: Principal) -> str:
+    """A native inbox; its (native) id is the Shinkai files inbox name."""
+    try:
+        return inboxes.create(principal, CreateInbox()).id
+    except errors.ParleyError as exc:
+        raise errors.BadRequest(exc.message) from exc
+
+
+def add_file_to_inbox(principal: Principal, body: bytes, content_type: str) -> str:
+    """Shinkai's multipart upload: ``file_inbox_name``, ``filename`` and ``file_data`` (or ``file``)."""
+    from parley import multipart  # only the upload function parses multipart bodies
+
+    try:
+        parts = multipart.parse(body, content_type)
+    except multipart.MultipartError as exc:
+        raise errors.BadRequest(str(exc)) from exc
+    fields: dict[str, multipart.Part] = {}
+    for part in parts:
+        fields.setdefault(part.name, part)
+    inbox_name = fields["file_inbox_name"].text().strip() if "file_inbox_name" in fields else ""
+    if not inbox_name:
+        raise errors.BadRequest("Missing field: file_inbox_name")
+    file_part = fields.get("file_data") or fields.get("file")
+    if file_part is None or not file_part.data:
+        raise errors.BadRequest("No file data found in the request (a file_data or file part).")
+    name = (fields["filename"].text().strip() if "filename" in fields else "") or (file_part.filename or "")
+    try:
+        name = check_file_name(name.strip())
+    except ValueError as exc:
+        raise errors.BadRequest(f"Invalid filename: {exc}") from exc
+    declared = file_part.content_type
+    if not declared or declared.split(";", 1)[0].strip().lower() == file_service.OCTET_STREAM:
+        declared = file_service.guess_content_type(name)
+    try:
+        checked_type = normalise_content_type(declared)
+    except ValueError:
+        checked_type = file_service.OCTET_STREAM
+    if len(file_part.data) > MAX_DIRECT_UPLOAD_BYTES:
+        raise errors.PayloadTooLarge("The request payload is too large.")
+    file_service.store_bytes(principal.workspace_id, inbox_name, name, checked_type, file_part.data)
+    return "File added successfully"
+
+
+def list_files_in_inbox(principal: Principal, inbox_name: str) -> list[str]:
+    workspace_id = principal.workspace_id
+    inboxes.require(workspace_id, inbox_name)
+    names: list[str] = []
+    cursor: str | None = None
+    while True:
+        items, cursor = file_store.list_in_inbox(workspace_id, inbox_name, 100, cursor)
+        names.extend(item["name"] for item in items if item.get("status") == "uploaded")
+        if cursor is None:
+            return names
+
+
+def download_file_from_inbox(principal: Principal, inbox_name: str, filename: str) -> bytes:
+    """The newest uploaded file of that name in the inbox (raises NotFound if there is none)."""
+    workspace_id = principal.workspace_id
+    inboxes.require(workspace_id, inbox_name)
+    items, _ = file_store.list_in_inbox(workspace_id, inbox_name, 100, None, name=filename)
+    uploaded = sorted(
+        (item for item in items if item.get("status") == "uploaded"), key=lambda item: item["created_at"]
+    )
+    if not uploaded:
+        raise errors.NotFound(f"File {filename} not found in inbox {inbox_name}.")
+    return blobs.get_bytes(uploaded[-1]["s3_key"])
