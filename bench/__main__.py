@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         "load": load.run,
         "aws_calls": lambda _: aws_calls.run(),
         "overhead": lambda _: overhead.run(),
-        "cold_start": lambda _: cold_start.run(),
+        "cold_start": lambda _: cold_start.run(rounds=cold_start.EVERY_FUNCTION_ROUNDS, everything=True),
         "growth": lambda _: growth.run(),
         "retrieval": lambda _: retrieval.run(),
     }

@@ -11,11 +11,12 @@ handler module's import plus its first event (interpreter start-up is excluded o
 process wall time is reported beside it). The function's AWS calls go to a moto server on loopback
 over HTTP (a real request, as the first invocation makes one).
 
-By default a sample covering every route family is measured (each handler package's first write
-route and first read route, both authorizers, the turn worker); ``--all`` measures every function of
-template.yaml. API functions and authorizers are held to the budget; workers, and the synchronous
-routes that run or wait for a whole agent turn inside the request (``SYNCHRONOUS_TURN``), are
-reported beside it: their first event includes a model turn, not only a cold start.
+``make bench`` measures every function of template.yaml, 3 runs each (``EVERY_FUNCTION_ROUNDS``);
+``python -m bench.cold_start`` alone measures a sample covering every route family (each handler
+package's first write route and first read route, both authorizers, the turn worker), 5 runs each.
+API functions and authorizers are held to the budget; workers, and the synchronous routes that run
+or wait for a whole agent turn inside the request (``SYNCHRONOUS_TURN``), are reported beside it:
+their first event includes a model turn, not only a cold start.
 
 The events are realistic: before measuring, a workspace is set up on the moto server through the
 handlers themselves (an API key, the scripted starter agent, a conversation with an answered
@@ -48,11 +49,11 @@ from devstack.runtime import aws_environment, code_paths
 from devstack.template import FunctionSpec, Template, load_template
 from tests.built.run_built_functions import BUILD_DIR, import_path, lambda_runtime_packages
 
-# make bench measures a sample covering every route family (each handler package's first write
-# route and first read route, both authorizers, the turn worker), 5 runs each, in about a minute and a
-# half on an idle 2-core machine; ``python -m bench.cold_start --all --rounds 3`` measures all ~150
-# functions (a few minutes), ``python -m bench.cold_start SendMessageFunction ...`` the named ones.
+# ``python -m bench.cold_start`` measures the route-family sample, 5 runs each, in about a minute and a
+# half on an idle 2-core machine; ``--all`` measures all ~150 functions (make bench: 3 runs each, about
+# three minutes); ``python -m bench.cold_start SendMessageFunction ...`` the named ones.
 ROUNDS = 5
+EVERY_FUNCTION_ROUNDS = 3
 BUDGET_RATIO = 1.3
 BASELINE_EVERY = 2
 
