@@ -99,3 +99,20 @@ def test_add_ollama_models_without_a_models_list_is_400(api: ApiClient, auth: di
 def test_ollama_endpoints_with_a_bad_key_are_401(api: ApiClient) -> None:
     assert api.get("/v2/scan_ollama_models", headers=BAD_KEY)[::2] == (401, UNAUTHORIZED)
     assert api.post("/v2/add_ollama_models", json={"models": []}, headers=BAD_KEY)[::2] == (401, UNAUTHORIZED)
+
+
+def test_scan_does_not_probe_a_hosted_api(
+    api: ApiClient, own_workspace: dict[str, str], httpserver: HTTPServer
+) -> None:
+    # Given an LLM provider added for OpenAI (its name says so), whose server would answer a scan
+    httpserver.expect_request("/api/tags").respond_with_json({"models": [LLAMA]})
+    status, _, provider = api.post(
+        "/v1/providers",
+        json={"name": "my_gpt (openai)", "kind": "openai", "base_url": httpserver.url_for("/v1")},
+        headers=own_workspace,
+    )
+    assert status == 201, provider
+
+    # When / Then: it is not asked
+    assert api.get("/v2/scan_ollama_models", headers=own_workspace)[::2] == (200, [])
+    assert httpserver.log == []

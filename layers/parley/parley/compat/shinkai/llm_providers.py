@@ -44,6 +44,8 @@ DEFAULT_EXTERNAL_URLS = {
     "grok": "https://api.x.ai",
 }
 OLLAMA_PORT = 11434
+# Providers added for a hosted API (OpenAI, Groq, …) are never Ollama: a scan does not probe them.
+_HOSTED_APIS = frozenset(DEFAULT_EXTERNAL_URLS) - {"ollama"}
 _PROVIDER_ID = re.compile(r"^[A-Za-z0-9_\-.]{1,64}$")
 
 
@@ -208,12 +210,13 @@ def _prefix_of(provider: dict[str, Any] | None) -> str:
 
 # -- Ollama ---------------------------------------------------------------------------------------
 def scan_ollama_models(principal: Principal) -> list[dict[str, Any]]:
-    """The models of every Ollama server the workspace's openai providers point at (each once)."""
+    """The models of every Ollama server the workspace's openai providers point at (each once; a
+    provider added for a hosted API is not asked)."""
     models: list[dict[str, Any]] = []
     seen: set[str] = set()
     for provider in _openai_providers(principal.workspace_id):
         server = _ollama_root(provider["base_url"])
-        if server in seen:
+        if server in seen or _prefix_of(provider) in _HOSTED_APIS:
             continue
         seen.add(server)
         try:
