@@ -105,10 +105,17 @@ def _service_model(service: str, version: str, operations: tuple[str, ...]) -> s
             continue
         needed.add(name)
         shape = shapes[name]
-        members = (shape.get("member"), shape.get("key"), shape.get("value"), *shape.get("members", {}).values())
+        members = (
+            shape.get("member"),
+            shape.get("key"),
+            shape.get("value"),
+            *shape.get("members", {}).values(),
+        )
         pending += [ref["shape"] for ref in members if ref]
     trimmed = {**model, "operations": kept, "shapes": {name: shapes[name] for name in sorted(needed)}}
-    return json.dumps(_without_documentation(trimmed), indent=None, separators=(",", ":"), sort_keys=True) + "\n"
+    return (
+        json.dumps(_without_documentation(trimmed), indent=None, separators=(",", ":"), sort_keys=True) + "\n"
+    )
 
 
 def _without_documentation(node: Any) -> Any:
@@ -129,7 +136,8 @@ def main(argv: list[str]) -> int:
             if not (TARGET / path).is_file() or (TARGET / path).read_text(encoding="utf-8") != text
         ]
         if stale:
-            print(f"{', '.join(stale)} in {TARGET} stale for botocore {botocore.__version__}: run `make aws-data`")
+            names = ", ".join(stale)
+            print(f"{names} in {TARGET} stale for botocore {botocore.__version__}: run `make aws-data`")
             return 1
         return 0
     for path, text in wanted.items():
