@@ -12,23 +12,11 @@ from parley.config import settings
 
 
 @pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in (
-        "PARLEY_TABLE",
-        "PARLEY_BUCKET",
-        "PARLEY_TURNS_QUEUE_URL",
-        "PARLEY_EVENT_BUS",
-        "PARLEY_PURGE_QUEUE_URL",
-        "PARLEY_SECRETS_PREFIX",
-        "PARLEY_WEBHOOK_SECRETS_PREFIX",
-        "PARLEY_WEBHOOK_DELIVERIES_QUEUE_URL",
-    ):
-        monkeypatch.setenv(name, "unit")
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+def _fresh(unit_settings: pytest.MonkeyPatch) -> Iterator[None]:
+    unit_settings.setenv("AWS_REGION", "eu-west-1")
     settings.cache_clear()
     aws.session.cache_clear()
     yield
-    settings.cache_clear()
     aws.session.cache_clear()
 
 

@@ -22,21 +22,8 @@ class Greeting(RequestModel):
 
 
 @pytest.fixture(autouse=True)
-def _settings(monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name in (
-        "PARLEY_TABLE",
-        "PARLEY_BUCKET",
-        "PARLEY_TURNS_QUEUE_URL",
-        "PARLEY_EVENT_BUS",
-        "PARLEY_PURGE_QUEUE_URL",
-        "PARLEY_SECRETS_PREFIX",
-        "PARLEY_WEBHOOK_SECRETS_PREFIX",
-        "PARLEY_WEBHOOK_DELIVERIES_QUEUE_URL",
-    ):
-        monkeypatch.setenv(name, "unit")
-    monkeypatch.setenv("PARLEY_MAX_BODY_BYTES", "64")
-    settings.cache_clear()
-    yield
+def _settings(unit_settings: pytest.MonkeyPatch) -> None:
+    unit_settings.setenv("PARLEY_MAX_BODY_BYTES", "64")
     settings.cache_clear()
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from parley import clock, errors, ids
@@ -37,6 +37,9 @@ from parley.services.validation import invalid
 from parley.store import blobs, table
 from parley.store import files as store
 from parley.store import inboxes as inbox_store
+
+if TYPE_CHECKING:
+    from parley.multipart import Part
 
 OCTET_STREAM = "application/octet-stream"
 # What a multipart upload without a useful Content-Type is taken to be, by its name's extension.
@@ -152,15 +155,7 @@ def list_in_inbox(principal: Principal, inbox_id: str, query: InboxFilesQuery) -
 def upload(principal: Principal, inbox_id: str, body: bytes, content_type: str) -> File:
     """A multipart/form-data upload: a ``file`` part (with its filename and type), or Shinkai's
     ``file_data`` part with the name in a ``filename`` part."""
-    from parley import multipart  # only the upload function parses multipart bodies
-
-    try:
-        parts = multipart.parse(body, content_type)
-    except multipart.MultipartError as exc:
-        raise errors.BadRequest(str(exc)) from exc
-    fields: dict[str, multipart.Part] = {}
-    for part in parts:
-        fields.setdefault(part.name, part)
+    fields = form_parts(body, content_type)
     file_part = fields.get("file") or fields.get("file_data")
     if file_part is None:
         raise invalid("file", "is required: a part named file (or file_data)", error_type="missing")
@@ -176,11 +171,8 @@ def upload(principal: Principal, inbox_id: str, body: bytes, content_type: str) 
             raise ValueError("must be at most 255 characters")
     except ValueError as exc:
         raise invalid("filename", str(exc)) from exc
-    declared = file_part.content_type
-    if not declared or declared.split(";", 1)[0].strip().lower() == OCTET_STREAM:
-        declared = guess_content_type(name)
     try:
-        checked_type = normalise_content_type(declared)
+        checked_type = normalise_content_type(declared_type(file_part, name))
     except ValueError as exc:
         raise invalid("file.content_type", str(exc)) from exc
     record = store_bytes(principal.workspace_id, inbox_id, name, checked_type, file_part.data)
@@ -188,6 +180,29 @@ def upload(principal: Principal, inbox_id: str, body: bytes, content_type: str) 
 
 
 # -- shared with other services (compat, jobs, messages) ------------------------------------------
+def form_parts(body: bytes, content_type: str) -> dict[str, Part]:
+    """A multipart/form-data body's parts by name (the first of each name); BadRequest if it is none."""
+    from parley import multipart  # only uploads parse multipart bodies
+
+    try:
+        parts = multipart.parse(body, content_type)
+    except multipart.MultipartError as exc:
+        raise errors.BadRequest(str(exc)) from exc
+    fields: dict[str, Part] = {}
+    for part in parts:
+        fields.setdefault(part.name, part)
+    return fields
+
+
+def declared_type(part: Part, name: str) -> str:
+    """The part's content type, or one guessed from the file's name if it declares none (or only
+    application/octet-stream)."""
+    declared = part.content_type
+    if not declared or declared.split(";", 1)[0].strip().lower() == OCTET_STREAM:
+        return guess_content_type(name)
+    return declared
+
+
 def store_bytes(
     workspace_id: str, inbox_id: str, name: str, content_type: str, data: bytes
 ) -> dict[str, Any]:

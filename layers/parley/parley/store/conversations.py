@@ -19,6 +19,7 @@ from typing import Any
 
 from parley import errors
 from parley.store import table
+from parley.store.workspaces import workspace_pk
 
 META = "#META"
 # After every message and turn id (msg_/turn_ + ULID: "~" sorts after them all).
@@ -29,11 +30,11 @@ _INTERNAL = {"PK", "SK", "ListPK", "ListSK"}
 
 
 def conversation_pk(workspace_id: str, conversation_id: str) -> str:
-    return f"W#{workspace_id}#C#{conversation_id}"
+    return f"{workspace_pk(workspace_id)}#C#{conversation_id}"
 
 
 def listing_pk(workspace_id: str, kind: str, status: str) -> str:
-    return f"W#{workspace_id}#{kind.upper()}#{status}"
+    return f"{workspace_pk(workspace_id)}#{kind.upper()}#{status}"
 
 
 def listing_sk(last_activity_at: str, conversation_id: str) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from parley.store import table
+from parley.store.workspaces import workspace_pk
 
 _PREFIX = "MEM#"
 _REFERENCE = "#USER"
@@ -31,15 +32,15 @@ class CapReached(Exception):
 
 
 def user_pk(workspace_id: str, user_id: str) -> str:
-    return f"W#{workspace_id}#U#{user_id}"
+    return f"{workspace_pk(workspace_id)}#U#{user_id}"
 
 
 def _reference_pk(workspace_id: str, memory_id: str) -> str:
-    return f"W#{workspace_id}#MEM#{memory_id}"
+    return f"{workspace_pk(workspace_id)}#MEM#{memory_id}"
 
 
 def _listing_pk(workspace_id: str) -> str:
-    return f"W#{workspace_id}#MEMORIES"
+    return f"{workspace_pk(workspace_id)}#MEMORIES"
 
 
 def _listing_sk(updated_at: str, memory_id: str) -> str:

@@ -23,15 +23,7 @@ def create_files_inbox(principal: Principal) -> str:
 
 def add_file_to_inbox(principal: Principal, body: bytes, content_type: str) -> str:
     """Shinkai's multipart upload: ``file_inbox_name``, ``filename`` and ``file_data`` (or ``file``)."""
-    from parley import multipart  # only the upload function parses multipart bodies
-
-    try:
-        parts = multipart.parse(body, content_type)
-    except multipart.MultipartError as exc:
-        raise errors.BadRequest(str(exc)) from exc
-    fields: dict[str, multipart.Part] = {}
-    for part in parts:
-        fields.setdefault(part.name, part)
+    fields = file_service.form_parts(body, content_type)
     inbox_name = fields["file_inbox_name"].text().strip() if "file_inbox_name" in fields else ""
     if not inbox_name:
         raise errors.BadRequest("Missing field: file_inbox_name")
@@ -43,11 +35,8 @@ def add_file_to_inbox(principal: Principal, body: bytes, content_type: str) -> s
         name = check_file_name(name.strip())
     except ValueError as exc:
         raise errors.BadRequest(f"Invalid filename: {exc}") from exc
-    declared = file_part.content_type
-    if not declared or declared.split(";", 1)[0].strip().lower() == file_service.OCTET_STREAM:
-        declared = file_service.guess_content_type(name)
     try:
-        checked_type = normalise_content_type(declared)
+        checked_type = normalise_content_type(file_service.declared_type(file_part, name))
     except ValueError:
         checked_type = file_service.OCTET_STREAM
     if len(file_part.data) > MAX_DIRECT_UPLOAD_BYTES:
