@@ -392,6 +392,21 @@ def test_all_inboxes_lists_the_job_as_a_smart_inbox(api, key, job_id, echo):
     assert set(mine["job_config"]) == CONFIG_KEYS
 
 
+def test_a_smart_inbox_shows_the_config_get_job_config_shows(api, key, job_id):
+    config = {"temperature": 0.2, "max_tokens": 300, "thinking": True, "reasoning_effort": "low"}
+    status, _, _ = api.post(
+        "/v2/update_job_config", headers=bearer(key), json={"job_id": job_id, "config": config}
+    )
+    assert status == 200
+
+    _, _, read = api.get(f"/v2/get_job_config?job_id={job_id}", headers=bearer(key))
+    _, _, inboxes = api.get("/v2/all_inboxes", headers=bearer(key))
+
+    listed = next(i for i in inboxes if i["inbox_id"] == inbox(job_id))["job_config"]
+    assert listed == read
+    assert {name: listed[name] for name in config} == config
+
+
 def test_a_hidden_job_is_listed_only_with_show_hidden(api, key, echo):
     status, _, created = api.post(
         "/v2/create_job",

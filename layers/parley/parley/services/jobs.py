@@ -37,7 +37,7 @@ from parley.store import conversations as store
 from parley.store import providers as provider_store
 from parley.store import table
 
-KIND = "job"
+KIND = store.JOB_KIND
 # Job titles default to the first line of the first prompt, cut here.
 TITLE_CHARS = 100
 

@@ -22,6 +22,8 @@ from parley.store import table
 from parley.store.workspaces import workspace_pk
 
 META = "#META"
+# A job is a conversation of this kind (services.jobs); the Shinkai inbox listing reads them too.
+JOB_KIND = "job"
 # After every message and turn id (msg_/turn_ + ULID: "~" sorts after them all).
 MESSAGES_END = "M#~"
 TURNS_END = "T#~"

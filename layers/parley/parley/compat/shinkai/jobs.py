@@ -1,46 +1,46 @@
-"""Shinkai's jobs, messages and smart inboxes, translated to Parley's jobs (no second data model).
+"""Shinkai's jobs and messages, translated to Parley's jobs (no second data model).
 
 A Shinkai job is a Parley job created with Shinkai's id format (``jobid_<uuid4>``), so ``/v1/jobs/…``
 reaches it too; its inbox is ``job_inbox::<job id>::false``. What Parley has no field for (the
 original Shinkai scope, JobConfig keys newer than Parley's, ``is_hidden``) is kept under the job's
-``metadata["shinkai"]`` so it round-trips.
+``metadata["shinkai"]`` so it round-trips. How a job is shown (and the smart-inbox listing) is in
+``job_views``.
 """
 
 import contextlib
 import uuid
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from parley import errors
-from parley.compat.shinkai.wire import DEFAULT_NODE_NAME, error_body
+from parley.compat.shinkai.job_views import (
+    INBOX_PREFIX,
+    META_KEY,
+    ShinkaiJobConfig,
+    ShinkaiModel,
+    chat_message,
+    inbox_name,
+    job_config,
+    scope_view,
+    shinkai_meta,
+)
+from parley.compat.shinkai.wire import error_body
 from parley.http import Principal, Response
 from parley.models.jobs import CreateJob, JobConfig, JobScope, UpdateJob
-from parley.models.messages import MAX_ATTACHMENTS, Message, SendMessage
-from parley.services import agent_lookup, jobs
+from parley.models.messages import MAX_ATTACHMENTS, SendMessage
+from parley.services import jobs
 from parley.services import messages as message_service
 from parley.services import turns as turn_service
 from parley.services.branches import path_to_root
 from parley.store import agents as agent_store
-from parley.store import conversations as conversation_store
 from parley.store import files as file_store
 from parley.store import inboxes as file_store_inboxes
 from parley.store import providers as provider_store
 
-NODE = DEFAULT_NODE_NAME
-PROFILE = "main"
-INBOX_PREFIX = "job_inbox"
-META_KEY = "shinkai"
 # Parley's own job ids (job_…) are served too: all_inboxes lists every job of the workspace.
 JOB_ID_PREFIXES = ("jobid_", "job_")
-MAX_INBOXES = 100
 NATIVE_CONFIG_KEYS = set(JobConfig.model_fields)
-
-
-class ShinkaiModel(BaseModel):
-    """Shinkai's serde ignores unknown fields, so later clients' extra keys are accepted."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 # -- request bodies --------------------------------------------------------------------------------
@@ -89,24 +89,6 @@ class JobIdQuery(ShinkaiModel):
     job_id: str = Field(max_length=100)
 
 
-class ShinkaiJobConfig(ShinkaiModel):
-    """JobConfig as of Shinkai HEAD: every key optional; get_job_config shows them all (null if unset)."""
-
-    custom_prompt: str | None = None
-    custom_system_prompt: str | None = None
-    temperature: float | None = None
-    seed: int | None = None
-    top_k: int | None = None
-    top_p: float | None = None
-    stream: bool | None = None
-    other_model_params: Any = None
-    max_tokens: int | None = None
-    use_tools: bool | None = None
-    thinking: bool | None = None
-    reasoning_effort: str | None = None
-    web_search_enabled: bool | None = None
-
-
 class UpdateJobConfigBody(ShinkaiModel):
     job_id: str = Field(max_length=100)
     config: ShinkaiJobConfig
@@ -126,20 +108,9 @@ class RenameInboxBody(InboxBody):
     custom_name: str = Field(max_length=500)
 
 
-class AllInboxesQuery(ShinkaiModel):
-    limit: int | None = Field(None, ge=1, le=MAX_INBOXES)
-    offset: str | None = None
-    show_hidden: bool = False
-    agent_id: str | None = None
-
-
 # -- ids -------------------------------------------------------------------------------------------
 def new_job_id() -> str:
     return f"jobid_{uuid.uuid4()}"
-
-
-def inbox_name(job_id: str) -> str:
-    return f"{INBOX_PREFIX}::{job_id}::false"
 
 
 def job_id_of(inbox: str) -> str:
@@ -164,13 +135,9 @@ def _job(principal: Principal, job_id: str, *, consistent: bool = False) -> dict
         raise errors.NotFound(f"Job with ID {job_id} not found") from exc
 
 
-def _shinkai_meta(job: dict[str, Any]) -> dict[str, Any]:
-    return dict((job.get("metadata") or {}).get(META_KEY) or {})
-
-
 def _set_meta(principal: Principal, job: dict[str, Any], **changes: Any) -> None:
     metadata = dict(job.get("metadata") or {})
-    metadata[META_KEY] = {**_shinkai_meta(job), **changes}
+    metadata[META_KEY] = {**shinkai_meta(job), **changes}
     jobs.update(principal, job["id"], UpdateJob(metadata=metadata))
 
 
@@ -185,36 +152,6 @@ def _runner(principal: Principal, name: str) -> dict[str, Any]:
     if provider_store.get(principal.workspace_id, wanted) is not None:
         return {"provider_id": wanted}
     raise errors.NotFound(f"LLM provider {wanted} not found")
-
-
-def model_string(kind: str | None, model: str | None) -> str:
-    """Shinkai's LLMProviderInterface: ``"<provider>:<model>"`` (Parley's kinds keep their names)."""
-    return f"{kind or 'scripted'}:{model or ''}"
-
-
-def _agent_subset(workspace_id: str, job: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    overrides = job.get("agent_overrides") or {}
-    if overrides.get("provider_id"):
-        provider_id = overrides["provider_id"]
-        subset = {
-            "id": provider_id,
-            "full_identity_name": f"{NODE}/{PROFILE}/agent/{provider_id}",
-            "model": model_string(overrides.get("provider_kind"), overrides.get("model")),
-        }
-        return subset, "LLMProvider"
-    agent_id = job.get("agent_id") or agent_lookup.default_agent_id(workspace_id)
-    agent = agent_lookup.load_agent(workspace_id, agent_id) if agent_id else None
-    if agent is None:
-        return None, "Agent"
-    return {
-        "id": agent["id"],
-        "full_identity_name": f"{NODE}/{PROFILE}/agent/{agent['id']}",
-        "model": model_string(agent.get("provider_kind"), overrides.get("model") or agent.get("model")),
-    }, "Agent"
-
-
-def _agent_name(workspace_id: str, job: dict[str, Any]) -> str:
-    return job.get("agent_id") or agent_lookup.default_agent_id(workspace_id) or "default"
 
 
 # -- scope -----------------------------------------------------------------------------------------
@@ -248,20 +185,6 @@ def _native_scope(workspace_id: str, scope: dict[str, Any]) -> JobScope:
     )
 
 
-def _scope_view(job: dict[str, Any]) -> dict[str, Any]:
-    stored = _shinkai_meta(job).get("scope")
-    if stored is not None:
-        return dict(stored)
-    native = job.get("scope") or {}
-    return {
-        "local_vrkai": [],
-        "local_vrpack": [],
-        "vector_fs_items": list(native.get("files") or []),
-        "vector_fs_folders": list(native.get("inboxes") or []),
-        "network_folders": [],
-    }
-
-
 # -- jobs ------------------------------------------------------------------------------------------
 def create_job(principal: Principal, body: CreateJobBody) -> dict[str, str]:
     runner = _runner(principal, body.llm_provider)
@@ -286,9 +209,7 @@ def create_job(principal: Principal, body: CreateJobBody) -> dict[str, str]:
 
 def get_job_config(principal: Principal, job_id: str) -> ShinkaiJobConfig:
     job = _job(principal, job_id)
-    return ShinkaiJobConfig.model_validate(
-        {**(job.get("config") or {}), **(_shinkai_meta(job).get("config_extras") or {})}
-    )
+    return ShinkaiJobConfig.model_validate(job_config(job))
 
 
 def update_job_config(principal: Principal, body: UpdateJobConfigBody) -> dict[str, str]:
@@ -297,7 +218,7 @@ def update_job_config(principal: Principal, body: UpdateJobConfigBody) -> dict[s
     native = JobConfig.model_validate({k: v for k, v in given.items() if k in NATIVE_CONFIG_KEYS})
     jobs.put_config(principal, job["id"], native)
     extras = {k: v for k, v in given.items() if k not in NATIVE_CONFIG_KEYS}
-    if extras or _shinkai_meta(job).get("config_extras"):
+    if extras or shinkai_meta(job).get("config_extras"):
         _set_meta(
             principal, jobs.require(principal.workspace_id, job["id"], consistent=True), config_extras=extras
         )
@@ -305,7 +226,7 @@ def update_job_config(principal: Principal, body: UpdateJobConfigBody) -> dict[s
 
 
 def get_job_scope(principal: Principal, job_id: str) -> dict[str, Any]:
-    return _scope_view(_job(principal, job_id))
+    return scope_view(_job(principal, job_id))
 
 
 def update_job_scope(principal: Principal, body: UpdateJobScopeBody) -> dict[str, str]:
@@ -410,36 +331,6 @@ def stop_llm(principal: Principal, body: InboxBody) -> dict[str, str]:
     return {"status": "success"}
 
 
-def chat_message(workspace_id: str, job: dict[str, Any], message: Message) -> dict[str, Any]:
-    """A Parley message as Shinkai's V2ChatMessage (the node's hash is our message id)."""
-    agent = f"{PROFILE}/agent/{_agent_name(workspace_id, job)}"
-    from_user = message.role == "user"
-    inbox = inbox_name(job["id"])
-    return {
-        "job_message": {
-            "job_id": job["id"],
-            "content": message.content,
-            "files_inbox": "",
-            "parent": message.parent_message_id,
-            "workflow_code": None,
-            "workflow_name": None,
-            "sheet_job_data": None,
-            "callback": None,
-            "metadata": None,
-        },
-        "sender": NODE,
-        "sender_subidentity": PROFILE if from_user else agent,
-        "receiver": NODE,
-        "receiver_subidentity": agent if from_user else PROFILE,
-        "node_api_data": {
-            "parent_hash": message.parent_message_id or "",
-            "node_message_hash": message.id,
-            "node_timestamp": message.created_at,
-        },
-        "inbox": inbox,
-    }
-
-
 def _current_path(
     principal: Principal, body: LastMessagesBody
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
@@ -472,59 +363,6 @@ def last_messages_with_branches(principal: Principal, body: LastMessagesBody) ->
             [chat_message(principal.workspace_id, job, m) for m in message_service.with_content(siblings)]
         )
     return result
-
-
-# -- smart inboxes ---------------------------------------------------------------------------------
-def all_inboxes(principal: Principal, query: AllInboxesQuery) -> list[dict[str, Any]]:
-    statuses: tuple[Literal["active", "completed", "failed", "archived"], ...] = (
-        "active",
-        "completed",
-        "failed",
-    )
-    found: list[dict[str, Any]] = []
-    for status in statuses:
-        listed, _ = conversation_store.list_page(principal.workspace_id, jobs.KIND, status, MAX_INBOXES, None)
-        found.extend(listed)
-    found.sort(key=lambda j: j["last_activity_at"], reverse=True)
-    inboxes = []
-    for job in found:
-        meta = _shinkai_meta(job)
-        if meta.get("is_hidden") and not query.show_hidden:
-            continue
-        agent, provider_type = _agent_subset(principal.workspace_id, job)
-        if query.agent_id and (agent is None or agent["id"] != query.agent_id):
-            continue
-        inboxes.append(_smart_inbox(principal, job, agent, provider_type))
-    if query.offset:
-        position = next((i for i, b in enumerate(inboxes) if b["inbox_id"] == query.offset), None)
-        inboxes = inboxes[position + 1 :] if position is not None else inboxes
-    return inboxes[: query.limit] if query.limit else inboxes
-
-
-def _smart_inbox(
-    principal: Principal, job: dict[str, Any], agent: dict[str, Any] | None, provider_type: str
-) -> dict[str, Any]:
-    last = None
-    if job.get("leaf_message_id"):
-        try:
-            leaf = message_service.get(principal, job["id"], job["leaf_message_id"])
-            last = chat_message(principal.workspace_id, job, leaf)
-        except errors.NotFound:
-            last = None
-    inbox = inbox_name(job["id"])
-    return {
-        "inbox_id": inbox,
-        "custom_name": job.get("title") or inbox,
-        "datetime_created": job["created_at"],
-        "last_message": last,
-        "is_finished": job["status"] != "active",
-        "agent": agent,
-        "job_scope": _scope_view(job),
-        "job_config": ShinkaiJobConfig.model_validate(
-            {**(job.get("config") or {}), **(_shinkai_meta(job).get("config_extras") or {})}
-        ).model_dump(),
-        "provider_type": provider_type,
-    }
 
 
 def not_found() -> Response:
