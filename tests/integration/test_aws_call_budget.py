@@ -227,3 +227,36 @@ def test_a_job_created_with_a_prompt_is_one_transaction_and_one_queue_message(in
     )
 
     assert operations == ["dynamodb.TransactWriteItems", "sqs.SendMessage"]
+
+
+def test_the_smart_inbox_listing_reads_the_last_messages_in_one_batch(invoke, calls, world, aws):
+    """Shinkai's /v2/all_inboxes: a query per listed status and one read for every job's last message,
+    however many jobs there are (it used to read each job's last message on its own)."""
+    key = world["key"]
+    for text in ("one", "two", "three"):
+        job = invoke("CreateJobFunction", key=key, body={}).body["id"]
+        invoke("SendJobMessageFunction", key=key, path={"job_id": job}, body={"content": text})
+    TurnQueue(aws).drain()
+
+    operations = warm_count(invoke, calls, "ShinkaiAllInboxesFunction", key=key)
+    listed = invoke("ShinkaiAllInboxesFunction", key=key).body
+
+    assert operations == ["dynamodb.Query"] * 3 + ["dynamodb.BatchGetItem"]
+    assert len(listed) == 4  # and the world's own job
+    assert all(inbox["last_message"] is not None for inbox in listed)
+    replies = {inbox["last_message"]["job_message"]["content"] for inbox in listed}
+    assert {"one", "two", "three"} <= {reply.rsplit(" ", 1)[-1] for reply in replies}
+
+
+def test_the_smart_inbox_listing_pages_with_offset_and_limit(invoke, world):
+    key = world["key"]
+    for _ in range(3):
+        invoke("CreateJobFunction", key=key, body={})
+    everything = [inbox["inbox_id"] for inbox in invoke("ShinkaiAllInboxesFunction", key=key).body]
+
+    first = invoke("ShinkaiAllInboxesFunction", key=key, query="limit=2").body
+    after = invoke("ShinkaiAllInboxesFunction", key=key, query=f"offset={everything[1]}&limit=2").body
+
+    assert len(everything) == 4
+    assert [inbox["inbox_id"] for inbox in first] == everything[:2]
+    assert [inbox["inbox_id"] for inbox in after] == everything[2:4]

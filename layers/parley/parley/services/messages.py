@@ -488,6 +488,20 @@ def get(principal: Principal, conversation_id: str, message_id: str) -> Message:
     return view(message)
 
 
+def leaves(workspace_id: str, conversations: list[dict[str, Any]]) -> dict[str, Message]:
+    """The leaf message of each conversation of a listing (its #META records), by conversation id:
+    one read per 100 conversations, parents settled from each record, rather than one ``get`` each."""
+    wanted = {c["id"]: c["leaf_message_id"] for c in conversations if c.get("leaf_message_id")}
+    found = store.get_each(workspace_id, wanted.items())
+    records = {c["id"]: c for c in conversations}
+    shown: dict[str, Message] = {}
+    for conversation_id, message_id in wanted.items():
+        if (message := found.get(message_id)) is not None:
+            _settle(workspace_id, conversation_id, [message], records[conversation_id])
+            shown[conversation_id] = view(message)
+    return shown
+
+
 def list_messages(
     principal: Principal, conversation_id: str, query: MessageListQuery, *, kind: str | None = None
 ) -> Page[Message]:

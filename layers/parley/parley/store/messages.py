@@ -71,6 +71,14 @@ def get(
     return public(item) if item else None
 
 
+def get_each(workspace_id: str, ids: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """Messages by (conversation id, message id), from any conversations of the workspace, in one
+    BatchGetItem per 100 (missing ones are absent); keyed by message id."""
+    keys = [(conversation_pk(workspace_id, c), message_sk(m)) for c, m in ids]
+    items = table.batch_get(keys) if keys else []
+    return {item["id"]: public(item) for item in items}
+
+
 def page(
     workspace_id: str,
     conversation_id: str,

@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley import errors
 from parley.compat.shinkai.wire import DEFAULT_NODE_NAME
 from parley.http import Principal
 from parley.models.messages import Message
@@ -157,36 +156,39 @@ def all_inboxes(principal: Principal, query: AllInboxesQuery) -> list[dict[str, 
         )
         found.extend(listed)
     found.sort(key=lambda j: j["last_activity_at"], reverse=True)
-    inboxes = []
+    shown: list[tuple[dict[str, Any], dict[str, Any] | None, str]] = []
     for job in found:
         if shinkai_meta(job).get("is_hidden") and not query.show_hidden:
             continue
         agent, provider_type = agent_subset(principal.workspace_id, job)
         if query.agent_id and (agent is None or agent["id"] != query.agent_id):
             continue
-        inboxes.append(_smart_inbox(principal, job, agent, provider_type))
-    if query.offset:
-        position = next((i for i, b in enumerate(inboxes) if b["inbox_id"] == query.offset), None)
-        inboxes = inboxes[position + 1 :] if position is not None else inboxes
-    return inboxes[: query.limit] if query.limit else inboxes
+        shown.append((job, agent, provider_type))
+    if query.offset:  # the inbox after which to start
+        names = [inbox_name(job["id"]) for job, _, _ in shown]
+        shown = shown[names.index(query.offset) + 1 :] if query.offset in names else shown
+    shown = shown[: query.limit] if query.limit else shown
+    # Only the inboxes shown have their last message read: one BatchGetItem per 100, not a read each.
+    last_messages = message_service.leaves(principal.workspace_id, [job for job, _, _ in shown])
+    return [
+        _smart_inbox(principal.workspace_id, job, agent, provider_type, last_messages.get(job["id"]))
+        for job, agent, provider_type in shown
+    ]
 
 
 def _smart_inbox(
-    principal: Principal, job: dict[str, Any], agent: dict[str, Any] | None, provider_type: str
+    workspace_id: str,
+    job: dict[str, Any],
+    agent: dict[str, Any] | None,
+    provider_type: str,
+    last_message: Message | None,
 ) -> dict[str, Any]:
-    last = None
-    if job.get("leaf_message_id"):
-        try:
-            leaf = message_service.get(principal, job["id"], job["leaf_message_id"])
-            last = chat_message(principal.workspace_id, job, leaf)
-        except errors.NotFound:
-            last = None
     inbox = inbox_name(job["id"])
     return {
         "inbox_id": inbox,
         "custom_name": job.get("title") or inbox,
         "datetime_created": job["created_at"],
-        "last_message": last,
+        "last_message": chat_message(workspace_id, job, last_message) if last_message else None,
         "is_finished": job["status"] != "active",
         "agent": agent,
         "job_scope": scope_view(job),
