@@ -1,8 +1,10 @@
 """Cost model (Issue 7 item 6): the AWS bill per million message exchanges, model tokens excluded.
 
 One exchange: the client sends a message (API Gateway → authorizer → SendMessage), the worker
-answers it (SQS FIFO → RunTurn → DynamoDB, EventBridge), and the client reads the turn once,
-after it completed (API Gateway → authorizer → GetTurn, no long poll).
+answers it (SQS FIFO → RunTurn → DynamoDB, EventBridge), the webhook dispatcher looks at the turn's
+event (EventBridge rule → SQS → DispatchWebhooks; the workspace has no webhook, so nothing is
+delivered), and the client reads the turn once, after it completed (API Gateway → authorizer →
+GetTurn, no long poll).
 
 Measured, not assumed: one real exchange is run in-process against moto and every AWS call of it
 is inspected (botocore before-call/after-call): the DynamoDB items each call writes or returns,
@@ -34,6 +36,7 @@ PRICES = {
     "dynamodb_per_million_write_request_units": 0.625,
     "dynamodb_per_million_read_request_units": 0.125,
     "sqs_fifo_per_million_requests": 0.50,  # per 64 KB chunk, beyond the free tier
+    "sqs_standard_per_million_requests": 0.40,
     "eventbridge_per_million_custom_events": 1.00,  # per 64 KB chunk
     "cloudwatch_logs_per_gb_ingested": 0.50,  # standard log class
 }
@@ -45,8 +48,15 @@ PLATFORM_LOG_BYTES_PER_INVOCATION = 260
 # Lambda's SQS poller: one ReceiveMessage per batch and one delete per message (batch size 1, the
 # worst case); the idle long polls of the pollers are a fixed monthly cost, not per exchange.
 SQS_POLLER_REQUESTS_PER_MESSAGE = 2
+# The dispatcher's queue is a standard one: the rule's send and the poller's receive and delete.
+SQS_STANDARD_REQUESTS_PER_EVENT = 1 + SQS_POLLER_REQUESTS_PER_MESSAGE
 # When ``overhead``/``growth`` did not run in this bench, parley's own time per invocation (ms).
-FALLBACK_OWN_MS = {"AuthorizerFunction": 2.0, "SendMessageFunction": 8.0, "GetTurnFunction": 2.0}
+FALLBACK_OWN_MS = {
+    "AuthorizerFunction": 2.0,
+    "SendMessageFunction": 8.0,
+    "GetTurnFunction": 2.0,
+    "DispatchWebhooksFunction": 2.0,
+}
 FALLBACK_WORKER_OWN_MS = 25.0
 
 
@@ -205,6 +215,8 @@ def measure_exchange() -> dict[str, Any]:
 
         functions.authorize("GetTurnFunction", workspace.key)  # warm every container first
         functions.run_turns()
+        while warm_up_events := functions.queue_records("WebhookEventsQueue"):
+            functions.call("DispatchWebhooksFunction", {"Records": warm_up_events})
         authorizer_event = functions.authorizer_request("SendMessageFunction", workspace.key, path)
         as_function("AuthorizerFunction", lambda: functions.call("AuthorizerFunction", authorizer_event))
         sent = as_function(
@@ -216,6 +228,13 @@ def measure_exchange() -> dict[str, Any]:
         assert sent.status == 202, sent.body
         (record,) = functions.turn_records()
         as_function("RunTurnFunction", lambda: functions.call("RunTurnFunction", {"Records": [record]}))
+        events = functions.queue_records("WebhookEventsQueue")
+        assert len(events) == 1, events  # the turn's one event (turn.completed)
+        dispatch = {"Records": events}
+        dispatched = as_function(
+            "DispatchWebhooksFunction", lambda: functions.call("DispatchWebhooksFunction", dispatch)
+        )
+        assert not dispatched.get("batchItemFailures"), dispatched
         turn_path = {**path, "turn_id": sent.body["turn"]["id"]}
         as_function("AuthorizerFunction", lambda: functions.call("AuthorizerFunction", authorizer_event))
         read = as_function(
@@ -279,6 +298,7 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
         "SendMessageFunction": 1,
         "RunTurnFunction": 1,
         "GetTurnFunction": 1,
+        "DispatchWebhooksFunction": 1,
     }
 
     lambda_rows = []
@@ -306,6 +326,7 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
     rru = sum(spent.rru for spent in consumption.values())
     sqs = sum(spent.sqs_requests for spent in consumption.values()) + SQS_POLLER_REQUESTS_PER_MESSAGE
     events = sum(spent.events for spent in consumption.values())
+    sqs_standard = events * SQS_STANDARD_REQUESTS_PER_EVENT
     log_bytes = sum(measured["log_bytes"].values()) + PLATFORM_LOG_BYTES_PER_INVOCATION * sum(
         invocations.values()
     )
@@ -320,6 +341,8 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
         f"DynamoDB writes ({wru:g} WRU)": wru * PRICES["dynamodb_per_million_write_request_units"],
         f"DynamoDB reads ({rru:g} RRU)": rru * PRICES["dynamodb_per_million_read_request_units"],
         f"SQS FIFO ({sqs} requests: send, receive, delete)": sqs * PRICES["sqs_fifo_per_million_requests"],
+        f"SQS standard ({sqs_standard} requests: the event's send, receive, delete)": sqs_standard
+        * PRICES["sqs_standard_per_million_requests"],
         f"EventBridge ({events} events)": events * PRICES["eventbridge_per_million_custom_events"],
         f"CloudWatch Logs ({log_bytes} bytes)": log_bytes
         * million
@@ -328,7 +351,8 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     total = sum(lines.values())
     return {
-        "what": "USD per million exchanges (send + worker answer + one read of the turn), "
+        "what": "USD per million exchanges (send + worker answer + webhook dispatch of its event + one "
+        "read of the turn), "
         "model tokens excluded",
         "price_list": PRICE_LIST,
         "prices": PRICES,
@@ -336,6 +360,7 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
             "aws_call_latency_ms": ASSUMED_CALL_MS,
             "platform_log_bytes_per_invocation": PLATFORM_LOG_BYTES_PER_INVOCATION,
             "sqs_poller_requests_per_message": SQS_POLLER_REQUESTS_PER_MESSAGE,
+            "sqs_standard_requests_per_event": SQS_STANDARD_REQUESTS_PER_EVENT,
             "excluded": "model tokens and the worker's wait for the model; cold starts' init time; idle "
             "queue polling; storage; data transfer; the free tiers",
             "own_ms_source": own_ms["source"],
@@ -344,6 +369,7 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
             "wru": wru,
             "rru": rru,
             "sqs_requests": sqs,
+            "sqs_standard_requests": sqs_standard,
             "events": events,
             "log_bytes": log_bytes,
             "log_bytes_by_function": dict(measured["log_bytes"]),
@@ -369,7 +395,11 @@ def _own_ms(results: dict[str, Any]) -> dict[str, Any]:
             smallest = min(row["sizes"], key=int)
             own["RunTurnFunction"] = row["sizes"][smallest]["own_p50_ms"]
             sources.append("growth")
-    own["source"] = ", ".join(sorted(set(sources))) or "fallback constants (overhead and growth did not run)"
+    own["source"] = ", ".join(
+        [*sorted(set(sources)), "DispatchWebhooksFunction: a fallback constant (no part measures it)"]
+        if sources
+        else ["fallback constants (overhead and growth did not run)"]
+    )
     return own
 
 

@@ -159,8 +159,12 @@ class Functions:
 
     def turn_records(self) -> list[dict[str, Any]]:
         """The turns queue's visible messages as Lambda records (received, not yet deleted)."""
+        return self.queue_records("TurnsQueue")
+
+    def queue_records(self, queue: str) -> list[dict[str, Any]]:
+        """Up to 10 visible messages of the template's queue ``queue``, taken off it, as Lambda records."""
         sqs = boto3.client("sqs", region_name=REGION)
-        url, arn = self.resources.ref("TurnsQueue"), self.resources.get_att("TurnsQueue", "Arn")
+        url, arn = self.resources.ref(queue), self.resources.get_att(queue, "Arn")
         received = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], VisibilityTimeout=0
         ).get("Messages", [])
