@@ -351,9 +351,8 @@ def run(results: dict[str, Any] | None = None) -> dict[str, Any]:
     }
     total = sum(lines.values())
     return {
-        "what": "USD per million exchanges (send + worker answer + webhook dispatch of its event + one "
-        "read of the turn), "
-        "model tokens excluded",
+        "what": "USD per million exchanges (send + worker answer + webhook dispatch of its event "
+        "+ one read of the turn), model tokens excluded",
         "price_list": PRICE_LIST,
         "prices": PRICES,
         "assumptions": {
