@@ -129,6 +129,26 @@ def test_modify_changes_the_model_and_url(api: ApiClient, own_workspace: dict[st
     assert provider["external_url"] == "http://127.0.0.1:10"
 
 
+def test_modifying_an_agent_on_a_provider_shinkai_did_not_add_changes_only_its_model(
+    api: ApiClient, own_workspace: dict[str, str]
+) -> None:
+    scripted = api.post(
+        "/v1/providers", json={"name": "own scripted", "kind": "scripted"}, headers=own_workspace
+    ).json
+    agent = api.post(
+        "/v1/agents",
+        json={"name": "Own", "provider_id": scripted["id"], "is_default": False},
+        headers=own_workspace,
+    ).json
+    changed = {**MY_GPT, "id": agent["id"], "model": "openai:echo-2", "external_url": "http://127.0.0.1:10"}
+
+    status, _, answer = api.post("/v2/modify_llm_provider", json=changed, headers=own_workspace)
+
+    assert (status, answer) == (200, "Agent modified successfully")
+    assert api.get(f"/v1/agents/{agent['id']}", headers=own_workspace).json["model"] == "echo-2"
+    assert api.get(f"/v1/providers/{scripted['id']}", headers=own_workspace).json == scripted
+
+
 def test_modifying_an_unknown_id_is_404(api: ApiClient, own_workspace: dict[str, str]) -> None:
     status, _, body = api.post(
         "/v2/modify_llm_provider", json={**MY_GPT, "id": "nobody"}, headers=own_workspace

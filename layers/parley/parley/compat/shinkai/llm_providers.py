@@ -121,8 +121,8 @@ def modify_llm_provider(principal: Principal, body: Any) -> str:
     }
     if spec["api_key"]:
         changes["api_key"] = spec["api_key"]
-    provider = provider_store.get(principal.workspace_id, agent["provider_id"], consistent=True)
-    if provider is not None and provider.get("kind") == "openai":
+    # The agent records its provider's kind (which never changes): no read of the provider to learn it.
+    if agent.get("provider_kind") == "openai":
         providers.update(principal, agent["provider_id"], UpdateProvider.model_validate(changes))
     agents.update(principal, spec["id"], UpdateAgent(model=spec["model"]))
     return "Agent modified successfully"
