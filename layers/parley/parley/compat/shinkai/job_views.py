@@ -5,7 +5,7 @@ Apart from ``jobs.py`` (the job routes' request bodies and writes) so that the l
 every job, imports no request models, job models or job service: each is paid on a cold start.
 """
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -144,13 +144,8 @@ def chat_message(workspace_id: str, job: dict[str, Any], message: Message) -> di
 
 # -- smart inboxes ---------------------------------------------------------------------------------
 def all_inboxes(principal: Principal, query: AllInboxesQuery) -> list[dict[str, Any]]:
-    statuses: tuple[Literal["active", "completed", "failed", "archived"], ...] = (
-        "active",
-        "completed",
-        "failed",
-    )
     found: list[dict[str, Any]] = []
-    for status in statuses:
+    for status in ("active", "completed", "failed"):  # archived jobs are not inboxes
         listed, _ = conversation_store.list_page(
             principal.workspace_id, conversation_store.JOB_KIND, status, MAX_INBOXES, None
         )
