@@ -46,6 +46,9 @@ class Settings:
     max_body_bytes: int = _env("PARLEY_MAX_BODY_BYTES", 1_048_576)
     # Requests per workspace per minute, counted by the authorizers (parley.quota); 0 turns it off.
     workspace_requests_per_minute: int = _env("PARLEY_WORKSPACE_REQUESTS_PER_MINUTE", 600, minimum=0)
+    # HTTP and MCP tools may call private and loopback addresses only where the deployment allows it
+    # (link-local and cloud metadata addresses are refused whatever this says).
+    tools_allow_private_networks: bool = _env("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", False)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -68,6 +71,12 @@ class Settings:
 def _parse(name: str, raw: str, kind: type, minimum: float | None) -> Any:
     if kind is str:
         return raw
+    if kind is bool:
+        # bool("false") is True: spell the two values out.
+        lowered = raw.strip().lower()
+        if lowered not in ("true", "false"):
+            raise SettingsError(f"{name}={raw!r} must be true or false")
+        return lowered == "true"
     try:
         value = kind(raw.strip())
     except ValueError:

@@ -41,6 +41,7 @@ class ToolSpec:
     name: str
     description: str
     parameters: dict[str, Any]  # a JSON schema for the arguments
+    strict: bool | None = None  # OpenAI's structured-outputs flag, passed through where a vendor has it
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class ChatRequest:
     model: str
     messages: list[ChatMessage]
     tools: list[ToolSpec] = field(default_factory=list)
+    # OpenAI's vocabulary: "auto" | "none" | "required" | {"type": "function", "function": {"name": ...}};
+    # None leaves it to the vendor's default (auto).
+    tool_choice: str | dict[str, Any] | None = None
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
