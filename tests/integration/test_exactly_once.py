@@ -307,7 +307,7 @@ def test_the_sweeper_requeues_a_running_turn_past_its_lease_and_it_completes_onc
     sweep = load_handler("SweepTurnsFunction")(
         scheduled_event("arn:aws:events:rule/sweep"), LambdaContext("Sweep", 60)
     )
-    assert sweep == {"requeued": 1, "failed": 0}
+    assert sweep == {"requeued": 1, "failed": 0, "expired": 0}
     queue.drain()
 
     # Then the turn completed with one reply, and the next sweep finds nothing
@@ -316,7 +316,7 @@ def test_the_sweeper_requeues_a_running_turn_past_its_lease_and_it_completes_onc
     again = load_handler("SweepTurnsFunction")(
         scheduled_event("arn:aws:events:rule/sweep"), LambdaContext("Sweep", 60)
     )
-    assert again == {"requeued": 0, "failed": 0}
+    assert again == {"requeued": 0, "failed": 0, "expired": 0}
 
 
 def test_a_turn_whose_workers_always_die_is_failed_by_the_sweeper_never_stuck(

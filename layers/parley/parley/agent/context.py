@@ -28,6 +28,11 @@ class History:
     request_parent: str | None = None
     request_parent_moved: bool = False
     notes: list[str] = field(default_factory=list)
+    request_index: int = -1  # where the request is in ``messages`` (a resumed tool chain follows it)
+
+    @property
+    def request(self) -> dict[str, Any]:
+        return self.messages[self.request_index]
 
 
 def load_history(
@@ -38,13 +43,19 @@ def load_history(
     max_messages: int,
     max_chars: int,
     pending_parents: Mapping[str, str | None] | None = None,
+    chain: tuple[str, int] | None = None,
 ) -> History:
     """``pending_parents``: the conversation's (#META, read after the request was sent), for messages
-    whose default parent the send could not know (services.messages)."""
+    whose default parent the send could not know (services.messages).
+
+    ``chain``: a turn resumed inside its tool loop has written messages of its own after the request
+    (the model's tool calls and their results): (the newest of them, how many). They are all read,
+    outside the budget, and the history ends with them instead of the request."""
     window: dict[str, dict[str, Any]] = {}
     cursor: str | None = None
     pages = 0
     pending = pending_parents or {}
+    newest, chain_length = chain if chain else (request_message_id, 0)
 
     def add(item: dict[str, Any]) -> None:
         if item.get("parent_pending") and item["id"] in pending:
@@ -54,7 +65,7 @@ def load_history(
     def fetch() -> None:
         nonlocal cursor, pages
         items, cursor = message_store.ancestry_page(
-            workspace_id, conversation_id, request_message_id, limit=max(max_messages, 1), cursor=cursor
+            workspace_id, conversation_id, newest, limit=max(max_messages, 1) + chain_length, cursor=cursor
         )
         pages += 1
         for item in items:
@@ -72,9 +83,16 @@ def load_history(
     if request is None:
         raise LookupError(f"request message {request_message_id} not found")
 
+    own: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = window.get(newest)
+    while chain_length and current is not None and current["id"] != request_message_id:
+        own.append(current)
+        parent_id = current.get("parent_message_id")
+        current = window.get(parent_id) if parent_id else None
+    if current is None or len(own) > chain_length:
+        raise LookupError(f"the turn's own messages from {newest} do not lead to {request_message_id}")
     picked: list[dict[str, Any]] = []
     chars = 0
-    current: dict[str, Any] | None = request
     request_parent = effective_parent(request, window)
     moved = bool(request.get("parent_pending")) or request_parent != request.get("parent_message_id")
     seen: set[str] = set()
@@ -98,11 +116,13 @@ def load_history(
             fetch()
         current = window.get(parent_id) if parent_id else None
     picked.reverse()
+    picked.extend(reversed(own))
     return History(
         messages=message_store.resolve_content(picked),
         chars=chars,
         request_parent=request_parent,
         request_parent_moved=moved,
+        request_index=-1 - len(own),
     )
 
 

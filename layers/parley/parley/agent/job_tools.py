@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from parley import errors
-from parley.agent.tools import Tool, register
 from parley.models.jobs import CompleteJob
 from parley.providers.base import ToolSpec
 from parley.services import jobs
+from parley.tools.toolset import register
 
 FINISH_JOB = ToolSpec(
     name="finish_job",
@@ -71,4 +71,4 @@ def _finish_job(turn: dict[str, Any], arguments: dict[str, Any]) -> str:
     return f"The job is now {outcome}."
 
 
-register(Tool(spec=FINISH_JOB, run=_finish_job, applies=_applies))
+register(FINISH_JOB, _finish_job, _applies)

@@ -19,17 +19,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from parley import clock
-from parley.agent import (
-    follow_ups,
-    grounding,
-    job_tools,  # noqa: F401 - importing it registers finish_job
-    memory,
-    prompts,
-    tools,
-)
+from parley.agent import follow_ups, grounding, memory, prompts, tool_loop
+from parley.agent import toolset as agent_toolset
 from parley.agent.context import History, load_history
 from parley.agent.steps import step as _step
 from parley.observability import logger
@@ -51,10 +45,15 @@ from parley.store import messages as message_store
 from parley.store import table
 from parley.store import turns as turn_store
 from parley.store.conversations import PENDING_PARENTS
+from parley.tools.base import ToolOutput
+from parley.tools.toolset import Tool
 
 # Longer than the worker's 90 s timeout, so a live worker never loses its lease to a redelivery.
 LEASE = timedelta(seconds=120)
-MAX_MODEL_CALLS = 6
+# An agent's tool-loop budgets when its record predates them (models.agents has the same defaults).
+MAX_MODEL_CALLS = 8
+MAX_TOOL_CALLS = 32
+DEFAULT_TOOL_OUTPUTS_TIMEOUT = 600
 # What a job that names a provider and model, but no agent (and has no default agent), runs as.
 BARE_AGENT: dict[str, Any] = {"instructions": None, "history_messages": 20, "history_chars": 24_000}
 
@@ -76,6 +75,15 @@ class Outcome:
     steps: list[dict[str, Any]]
     sources: list[dict[str, Any]] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)
+    parent_id: str | None = None  # the newest message of the turn's tool chain; None: the request
+
+
+@dataclass(frozen=True)
+class Paused:
+    """The model called tools only the client can run: the turn waits in requires_action."""
+
+    pending: list[tool_loop.Pending]
+    expires_at: str
 
 
 def run_turn(workspace_id: str, conversation_id: str, turn_id: str) -> str:
@@ -135,7 +143,8 @@ def _run_claimed(turn: dict[str, Any]) -> str:
     conversation = conversation_store.get(turn["workspace_id"], turn["conversation_id"], consistent=True)
     if conversation is None:
         return "skipped"  # deleted while queued: the purge removes the turn
-    steps: list[dict[str, Any]] = []
+    # A turn resumed in its tool loop keeps the steps it wrote before.
+    steps: list[dict[str, Any]] = list(turn.get("steps") or []) if turn.get("loop") else []
     try:
         agent = _agent_for(turn, conversation)
         history = _history(turn, agent, steps, conversation)
@@ -145,7 +154,48 @@ def _run_claimed(turn: dict[str, Any]) -> str:
         message = exc.message
         logger.info("turn failed", extra={"turn_id": turn["id"], "error_type": kind})
         return _fail(turn, steps, {"type": kind, "message": message})
+    except tool_loop.LoopEnded as ended:
+        return _loop_ended(turn, steps, ended.outcome)
+    if isinstance(outcome, Paused):
+        events.turn_event(
+            turn,
+            "requires_action",
+            required_action={
+                "type": "submit_tool_outputs",
+                "submit_tool_outputs": {"tool_calls": [tool_loop.required_call(p) for p in outcome.pending]},
+            },
+            expires_at=outcome.expires_at,
+        )
+        return "requires_action"
     return _complete(turn, conversation, history, outcome)
+
+
+def _loop_ended(turn: dict[str, Any], steps: list[dict[str, Any]], outcome: str) -> str:
+    if outcome == "cancel_requested":
+        # Asked to stop between two rounds: what it did so far stays in its steps and messages.
+        try:
+            turn_service.finish(
+                turn,
+                "cancelled",
+                expected_status="running",
+                attempt=turn["attempts"],
+                fields={"steps": steps},
+            )
+        except table.TransactionCancelled:
+            return "skipped"
+        events.turn_event(turn, "cancelled")
+        return "cancelled"
+    if outcome == "busy":
+        return _fail(
+            turn,
+            steps,
+            {
+                "type": "conflict",
+                "message": "Another turn of this conversation is waiting for tool outputs; this one "
+                "cannot wait too.",
+            },
+        )
+    return "skipped"
 
 
 def _agent_for(turn: dict[str, Any], conversation: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +233,9 @@ def _history(
             max_messages=int(agent.get("history_messages", 20)),
             max_chars=int(agent.get("history_chars", 24_000)),
             pending_parents=conversation.get(PENDING_PARENTS),
+            chain=(state.last_message_id, state.chain_length)
+            if (state := tool_loop.LoopState.of(turn)).last_message_id
+            else None,
         )
     except LookupError as exc:
         raise TurnProblem("not_found", f"The message this turn answers is gone: {exc}") from exc
@@ -198,63 +251,46 @@ def _respond(
     agent: dict[str, Any],
     history: History,
     steps: list[dict[str, Any]],
-) -> Outcome:
+) -> Outcome | Paused:
     try:
         provider = provider_service.load_provider(turn["workspace_id"], agent["provider_id"])
     except LookupError as exc:
         raise TurnProblem("configuration", f"The agent's provider is not available: {exc}") from exc
     workspace_id = turn["workspace_id"]
-    request = history.messages[-1]
+    request = history.request
     question = _question(history)
+    state = tool_loop.LoopState.of(turn)
+    resumed = state.model_calls > 0
     user_id = memory.user_of(request) if memory.enabled(agent, request) else None
-    memories = memory.recall(workspace_id, user_id, question, steps) if user_id else []
-    passages = grounding.retrieve(workspace_id, conversation, agent, question, steps)
+    # A turn resumed in its tool loop recalled and retrieved before it paused: its first model call saw it.
+    memories = memory.recall(workspace_id, user_id, question, steps) if user_id and not resumed else []
+    passages = grounding.retrieve(workspace_id, conversation, agent, question, steps) if not resumed else []
     messages = _chat_messages(agent, history, _context_blocks(memories, passages))
-    available = tools.for_turn(conversation, agent)
-    usage = Usage()
-    result: ChatResult | None = None
-    for _ in range(MAX_MODEL_CALLS):
-        started = clock.iso()
-        began = time.perf_counter()
-        result = provider.complete(
-            ChatRequest(
-                model=agent["model"],
-                messages=messages,
-                tools=[t.spec for t in available.values()],
-                temperature=agent.get("temperature"),
-                top_p=agent.get("top_p"),
-                top_k=agent.get("top_k"),
-                max_tokens=agent.get("max_tokens"),
-                seed=agent.get("seed"),
-                extra=agent.get("other_model_params") or {},
+    available = agent_toolset.for_turn(turn, conversation, agent, steps)
+    choice = turn.get("tool_choice") or agent.get("tool_choice")
+    max_model_calls = int(agent.get("max_model_calls") or MAX_MODEL_CALLS)
+    max_tool_calls = int(agent.get("max_tool_calls", MAX_TOOL_CALLS))
+    while True:
+        if state.model_calls >= max_model_calls:
+            raise TurnProblem(
+                "tool_loop_limit",
+                f"The model was still calling tools after {state.model_calls} model calls, the agent's "
+                "max_model_calls.",
             )
-        )
-        usage = Usage(
-            usage.input_tokens + result.usage.input_tokens, usage.output_tokens + result.usage.output_tokens
-        )
-        steps.append(
-            _step(
-                "model",
-                f"{agent.get('provider_kind', 'model')}:{agent['model']}",
-                started,
-                {
-                    "finish_reason": result.finish_reason,
-                    "input_tokens": result.usage.input_tokens,
-                    "output_tokens": result.usage.output_tokens,
-                    "duration_ms": round((time.perf_counter() - began) * 1000, 1),
-                },
-            )
-        )
-        runnable = [call for call in result.tool_calls if call.name in available]
-        if not runnable:
+        result = _call_model(provider, agent, messages, available, choice, state, steps)
+        if not result.tool_calls or not available:
             break
-        messages.append(
-            ChatMessage(role="assistant", content=result.content, tool_calls=tuple(result.tool_calls))
-        )
-        for call in result.tool_calls:
-            messages.append(_run_tool(turn, available, call, steps))
-    assert result is not None
+        if state.tool_calls + len(result.tool_calls) > max_tool_calls:
+            raise TurnProblem(
+                "tool_loop_limit",
+                f"The model asked for more than {max_tool_calls} tool calls in one turn, the agent's "
+                "max_tool_calls.",
+            )
+        paused = _run_round(turn, agent, available, result, state, steps, messages)
+        if paused is not None:
+            return paused
     reply = result.content
+    usage = state.usage
     suggested: list[str] = []
     if wanted := follow_ups.count_for(agent):
         suggested, spent = follow_ups.suggest(provider, agent, history.messages, reply, wanted, steps)
@@ -263,12 +299,127 @@ def _respond(
         _remember(turn, agent, provider, user_id, request, reply, steps)
     return Outcome(
         content=reply,
-        tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in result.tool_calls],
+        tool_calls=[],
         usage=usage,
         steps=steps,
-        sources=grounding.sources(passages, reply),
+        sources=grounding.sources(passages, reply) if passages else list(turn.get("sources") or []),
         follow_ups=suggested,
+        parent_id=state.last_message_id,
     )
+
+
+def _call_model(
+    provider: Provider,
+    agent: dict[str, Any],
+    messages: list[ChatMessage],
+    available: dict[str, Tool],
+    choice: Any,
+    state: tool_loop.LoopState,
+    steps: list[dict[str, Any]],
+) -> ChatResult:
+    started = clock.iso()
+    began = time.perf_counter()
+    # "required" or a named tool holds for the turn's first model call only: after the tool ran, the
+    # model must be free to answer (else it would be made to call tools until the limit).
+    if choice not in (None, "auto", "none") and state.model_calls > 0:
+        choice = "auto"
+    result = provider.complete(
+        ChatRequest(
+            model=agent["model"],
+            messages=messages,
+            tools=[t.spec for t in available.values()],
+            tool_choice=choice if available else None,
+            temperature=agent.get("temperature"),
+            top_p=agent.get("top_p"),
+            top_k=agent.get("top_k"),
+            max_tokens=agent.get("max_tokens"),
+            seed=agent.get("seed"),
+            extra=agent.get("other_model_params") or {},
+        )
+    )
+    state.model_calls += 1
+    state.add_usage(result.usage)
+    steps.append(
+        _step(
+            "model",
+            f"{agent.get('provider_kind', 'model')}:{agent['model']}",
+            started,
+            {
+                "finish_reason": result.finish_reason,
+                "input_tokens": result.usage.input_tokens,
+                "output_tokens": result.usage.output_tokens,
+                "tool_calls": len(result.tool_calls),
+                "duration_ms": round((time.perf_counter() - began) * 1000, 1),
+            },
+        )
+    )
+    return result
+
+
+def _run_round(
+    turn: dict[str, Any],
+    agent: dict[str, Any],
+    available: dict[str, Tool],
+    result: ChatResult,
+    state: tool_loop.LoopState,
+    steps: list[dict[str, Any]],
+    messages: list[ChatMessage],
+) -> Paused | None:
+    """Run what runs here of one response's tool calls and write the round; Paused if the client must
+    answer the rest."""
+    state.round += 1
+    calls = result.tool_calls
+    parent = state.last_message_id or turn["request_message_id"]
+    caller_id = tool_loop.chain_id(turn, state.round, "a")
+    written = [
+        message_store.chain_message(
+            turn, caller_id, parent, "assistant", result.content, tool_calls=tool_loop.wire_tool_calls(calls)
+        )
+    ]
+    answered: list[ChatMessage] = []
+    client_calls: list[ToolCall] = []
+    for call in calls:
+        tool = available.get(call.name)
+        problem = tool_loop.invalid_call(call, tool, available)
+        if problem is None and tool is not None and tool.kind == "client":
+            client_calls.append(call)
+            continue
+        started, began = clock.iso(), time.perf_counter()
+        if problem is not None:
+            state.invalid_calls += 1
+            output = ToolOutput(problem, is_error=True)
+        else:
+            assert tool is not None
+            output = agent_toolset.run(
+                tool, turn, call, f"{turn['id']}.{state.round}.{calls.index(call)}", agent
+            )
+        steps.append(tool_loop.tool_step(call, tool, started, began, output))
+        message_id = tool_loop.chain_id(turn, state.round, f"r{len(written) - 1:02d}")
+        written.append(tool_loop.result_message(turn, message_id, written[-1]["id"], call, output))
+        answered.append(
+            ChatMessage(role="tool", content=output.output, tool_call_id=call.id, is_error=output.is_error)
+        )
+    if state.invalid_calls > tool_loop.MAX_INVALID_CALLS:
+        raise TurnProblem(
+            "tool_arguments",
+            f"The model called tools wrongly {state.invalid_calls} times (unknown tools or arguments "
+            "that do not match their schemas); the turn stopped.",
+        )
+    state.tool_calls += len(calls)
+    state.chain_length += len(written)
+    pending = [
+        tool_loop.Pending(call, tool_loop.chain_id(turn, state.round, f"r{len(written) - 1 + n:02d}"))
+        for n, call in enumerate(client_calls)
+    ]
+    state.last_message_id = written[-1]["id"]
+    timeout = int(agent.get("tool_outputs_timeout_s") or DEFAULT_TOOL_OUTPUTS_TIMEOUT)
+    expires_at = clock.iso(clock.now() + timedelta(seconds=timeout)) if pending else None
+    tool_loop.persist_round(turn, state, steps, written, pending=pending, expires_at=expires_at)
+    if pending:
+        return Paused(pending=pending, expires_at=expires_at or "")
+    messages.append(ChatMessage(role="assistant", content=result.content, tool_calls=calls))
+    messages.extend(answered)
+    return None
 
 
 def _remember(
@@ -297,16 +448,6 @@ def _remember(
     )
 
 
-def _run_tool(
-    turn: dict[str, Any], available: dict[str, tools.Tool], call: ToolCall, steps: list[dict[str, Any]]
-) -> ChatMessage:
-    started = clock.iso()
-    tool = available.get(call.name)
-    output = tool.run(turn, call.arguments) if tool else f"Unknown tool {call.name}."
-    steps.append(_step("tool", call.name, started, {"arguments": call.arguments, "output": output[:2000]}))
-    return ChatMessage(role="tool", content=output, tool_call_id=call.id)
-
-
 def _question(history: History) -> str:
     """What memory recall and retrieval search for: the newest user message (normally the request)."""
     asked = next((m for m in reversed(history.messages) if m.get("role") == "user"), history.messages[-1])
@@ -327,14 +468,16 @@ def _chat_messages(agent: dict[str, Any], history: History, context: Sequence[st
     )
     if system:
         messages.append(ChatMessage(role="system", content=system))
-    for message in history.messages:
-        role: Literal["system", "user", "assistant"] = (
-            message["role"] if message["role"] in {"system", "assistant"} else "user"
-        )
-        messages.append(ChatMessage(role=role, content=message["content"]))
-    if agent.get("custom_prompt") and messages:
-        last = messages[-1]
-        messages[-1] = ChatMessage(role=last.role, content=f"{agent['custom_prompt']}\n\n{last.content}")
+    messages.extend(tool_loop.history_messages(history.messages))
+    if agent.get("custom_prompt"):
+        # Before the request itself (the newest user message), also when the turn's tool chain follows it.
+        for position in range(len(messages) - 1, -1, -1):
+            if messages[position].role == "user":
+                last = messages[position]
+                messages[position] = ChatMessage(
+                    role="user", content=f"{agent['custom_prompt']}\n\n{last.content}"
+                )
+                break
     return messages
 
 
@@ -354,7 +497,9 @@ def _complete(turn: dict[str, Any], conversation: dict[str, Any], history: Histo
         "tags": [],
         "meta_data": {},
         "checksum": checksum(outcome.content),
-        "parent_message_id": turn["request_message_id"],
+        "parent_message_id": outcome.parent_id or turn["request_message_id"],
+        # After a tool chain the parent is its last result: regenerate answers this message again.
+        **({"request_message_id": turn["request_message_id"]} if outcome.parent_id else {}),
         "parent_defaulted": False,
         "sender_id": turn.get("agent_id") or conversation.get("agent_id"),
         "owner_id": None,

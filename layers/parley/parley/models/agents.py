@@ -2,19 +2,38 @@
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from parley.models.base import Name, RequestModel, ResponseModel
 from parley.models.fields import MaxTokens, ModelName, ProviderId, Seed, Temperature, TopP
 from parley.models.knowledge import KnowledgeSettings
+from parley.models.tools import (
+    MAX_MCP_SERVERS,
+    MAX_TOOLS,
+    McpServerConfig,
+    ToolChoice,
+    ToolDefinition,
+    check_tools,
+)
 
 Instructions = Annotated[str, StringConstraints(max_length=100_000)]
 HistoryMessages = Annotated[int, Field(ge=1, le=200, description="Most messages of history a turn loads")]
 HistoryChars = Annotated[int, Field(ge=100, le=1_000_000, description="Most characters of history")]
 FollowUps = Annotated[int, Field(ge=0, le=5, description="Follow-up questions suggested after a reply")]
 
+MaxModelCalls = Annotated[int, Field(ge=1, le=50, description="Most model calls in one turn's tool loop")]
+MaxToolCalls = Annotated[int, Field(ge=0, le=256, description="Most tool calls in one turn")]
+ToolOutputsTimeout = Annotated[
+    int, Field(ge=10, le=86_400, description="Seconds a turn waits in requires_action before it expires")
+]
+Tools = Annotated[list[ToolDefinition], Field(max_length=MAX_TOOLS)]
+McpServers = Annotated[list[McpServerConfig], Field(max_length=MAX_MCP_SERVERS)]
+
 DEFAULT_HISTORY_MESSAGES = 20
 DEFAULT_HISTORY_CHARS = 24_000
+DEFAULT_MAX_MODEL_CALLS = 8
+DEFAULT_MAX_TOOL_CALLS = 32
+DEFAULT_TOOL_OUTPUTS_TIMEOUT = 600
 
 
 class CreateAgent(RequestModel):
@@ -31,8 +50,19 @@ class CreateAgent(RequestModel):
     memory: bool = False
     follow_ups: FollowUps = 0
     knowledge: KnowledgeSettings | None = Field(None, description="Where turns retrieve from, and how")
+    tools: Tools = Field(default_factory=list, description="Tools the agent may call")
+    tool_choice: ToolChoice = "auto"
+    mcp_servers: McpServers = Field(default_factory=list, description="MCP servers whose tools it may call")
+    max_model_calls: MaxModelCalls = DEFAULT_MAX_MODEL_CALLS
+    max_tool_calls: MaxToolCalls = DEFAULT_MAX_TOOL_CALLS
+    tool_outputs_timeout_s: ToolOutputsTimeout = DEFAULT_TOOL_OUTPUTS_TIMEOUT
     # Unset: the new agent becomes the default only if the workspace has none yet.
     is_default: bool | None = None
+
+    @model_validator(mode="after")
+    def _tools_consistent(self) -> "CreateAgent":
+        check_tools(self.tools, self.tool_choice, self.mcp_servers)
+        return self
 
 
 class UpdateAgent(RequestModel):
@@ -52,7 +82,20 @@ class UpdateAgent(RequestModel):
     memory: bool | None = None
     follow_ups: FollowUps | None = None
     knowledge: KnowledgeSettings | None = None
+    tools: Tools | None = None
+    tool_choice: ToolChoice | None = None
+    mcp_servers: McpServers | None = None
+    max_model_calls: MaxModelCalls | None = None
+    max_tool_calls: MaxToolCalls | None = None
+    tool_outputs_timeout_s: ToolOutputsTimeout | None = None
     is_default: bool | None = None
+
+    @model_validator(mode="after")
+    def _tools_consistent(self) -> "UpdateAgent":
+        # A choice naming a tool kept from before is checked by the service, which knows those.
+        if self.tools is not None or self.mcp_servers is not None:
+            check_tools(self.tools, self.tool_choice, self.mcp_servers)
+        return self
 
     @field_validator(
         "name",
@@ -63,6 +106,12 @@ class UpdateAgent(RequestModel):
         "memory",
         "follow_ups",
         "knowledge",
+        "tools",
+        "tool_choice",
+        "mcp_servers",
+        "max_model_calls",
+        "max_tool_calls",
+        "tool_outputs_timeout_s",
         "is_default",
     )
     @classmethod
@@ -87,6 +136,12 @@ class Agent(ResponseModel):
     memory: bool = False
     follow_ups: int = 0
     knowledge: dict[str, Any] = Field(default_factory=dict)
+    tools: list[dict[str, Any]] = Field(default_factory=list, description="Header values show as REDACTED")
+    tool_choice: str | dict[str, Any] = "auto"
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+    max_model_calls: int = DEFAULT_MAX_MODEL_CALLS
+    max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
+    tool_outputs_timeout_s: int = DEFAULT_TOOL_OUTPUTS_TIMEOUT
     is_default: bool = False
     created_at: str
     updated_at: str

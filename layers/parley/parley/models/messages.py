@@ -1,9 +1,10 @@
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from parley.models.base import ListQuery, RequestModel, ResponseModel
 from parley.models.fields import MAX_CONTENT_CHARS
+from parley.models.tools import MAX_TOOLS, ToolChoice, ToolDefinition, check_tools
 from parley.models.turns import Turn
 
 # Content above MAX_CONTENT_CHARS is refused (422); above INLINE_CONTENT_LIMIT it is stored in S3
@@ -33,6 +34,24 @@ class SendMessage(NewMessage):
     if_busy: Literal["queue", "reject"] = Field(
         "queue", description="When a turn is still open: queue behind it, or answer 409"
     )
+    tools: list[ToolDefinition] | None = Field(
+        None,
+        max_length=MAX_TOOLS,
+        description="Tools for this turn only, beside the agent's (a name here wins over the agent's); "
+        "without headers: tools whose calls carry secrets are set on the agent",
+    )
+    tool_choice: ToolChoice | None = Field(None, description="For this turn: auto, none, required or a tool")
+
+    @model_validator(mode="after")
+    def _tools(self) -> "SendMessage":
+        if self.tools:
+            check_tools(self.tools, None, None)
+            if any(getattr(tool.execution, "headers", None) for tool in self.tools):
+                raise ValueError(
+                    "tools: a message's tools may not have headers (their values would be stored with the "
+                    "turn); define such tools on the agent, whose header values are kept as secrets"
+                )
+        return self
 
 
 class EditMessage(RequestModel):
@@ -89,6 +108,7 @@ class Message(ResponseModel):
     sender_id: str | None = None
     owner_id: str | None = None
     turn_id: str | None = None
+    tool_call_id: str | None = Field(None, description="On a tool message: the call it answers")
     likes: list[str] = []
     dislikes: list[str] = []
     sent_at: str | None = None

@@ -3,6 +3,7 @@ from typing import Any
 from pydantic import Field
 
 from parley.models.base import RequestModel, ResponseModel
+from parley.models.fields import MAX_CONTENT_CHARS
 
 MAX_WAIT_SECONDS = 20
 
@@ -28,6 +29,9 @@ class Source(ResponseModel):
 
 
 class Turn(ResponseModel):
+    """``status``: queued, running, requires_action (waiting for the client's tool outputs), completed,
+    failed, cancelled or expired (tool outputs never came)."""
+
     id: str
     workspace_id: str
     conversation_id: str
@@ -40,6 +44,22 @@ class Turn(ResponseModel):
     follow_ups: list[str] = Field(default_factory=list, description="Suggested next questions")
     usage: dict[str, Any] = {}
     error: dict[str, Any] | None = None
+    required_action: dict[str, Any] | None = Field(
+        None,
+        description="In requires_action: {type: submit_tool_outputs, submit_tool_outputs: {tool_calls: "
+        "[{id, type: function, function: {name, arguments}}]}}",
+    )
+    expires_at: str | None = Field(None, description="In requires_action: when the turn expires")
     created_at: str
     started_at: str | None = None
     ended_at: str | None = None
+
+
+class ToolOutputIn(RequestModel):
+    tool_call_id: str = Field(min_length=1, max_length=200)
+    output: str = Field(max_length=MAX_CONTENT_CHARS, description="What the tool returned, as text")
+    is_error: bool = Field(False, description="The tool failed: the model reads the output as its error")
+
+
+class SubmitToolOutputs(RequestModel):
+    tool_outputs: list[ToolOutputIn] = Field(min_length=1, max_length=128)

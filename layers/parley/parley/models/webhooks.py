@@ -17,6 +17,8 @@ EVENT_TYPES = (
     "turn.completed",
     "turn.failed",
     "turn.cancelled",
+    "turn.requires_action",
+    "turn.expired",
     "job.completed",
     "job.failed",
     "job.archived",

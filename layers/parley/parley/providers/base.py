@@ -34,6 +34,10 @@ class ToolCall:
     id: str
     name: str
     arguments: dict[str, Any]
+    # the model's arguments could not be read as a JSON object; the loop answers it with a tool error
+    arguments_error: str | None = None
+    # the arguments exactly as the model wrote them, echoed back to it on the next request
+    raw_arguments: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ChatMessage:
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None  # on a "tool" message: the call it answers
+    is_error: bool = False  # on a "tool" message: the output is an error (Bedrock's toolResult status)
 
 
 @dataclass(frozen=True)

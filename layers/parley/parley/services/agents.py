@@ -41,6 +41,9 @@ _PLAIN_FIELDS = (
     "history_chars",
     "memory",
     "follow_ups",
+    "max_model_calls",
+    "max_tool_calls",
+    "tool_outputs_timeout_s",
 )
 STARTER_PROVIDER_NAME = "Scripted (offline demo)"
 STARTER_AGENT_NAME = "Assistant"
@@ -58,12 +61,16 @@ def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = No
     provider = _provider(workspace_id, body.provider_id)
     agent = new_agent(
         provider,
-        **body.model_dump(exclude={"provider_id", "is_default", "model", "knowledge"}),
+        **body.model_dump(
+            exclude={"provider_id", "is_default", "model", "knowledge", "tools", "mcp_servers"}
+        ),
         model=body.model or _default_model(provider),
         knowledge=_checked_knowledge(workspace_id, body.knowledge),
     )
     if agent_id is not None:
         agent["id"] = agent_id
+    if body.tools or body.mcp_servers:
+        agent.update(_checked_tools(workspace_id, agent, body.tools, body.mcp_servers))
     is_default = _insert(workspace_id, agent, body.is_default)
     agent_lookup.forget(workspace_id, agent["id"])
     return _model(agent, is_default=is_default)
@@ -102,6 +109,10 @@ def update(principal: Principal, agent_id: str, body: UpdateAgent) -> Agent:
         changes: dict[str, Any] = {field: getattr(body, field) for field in _PLAIN_FIELDS if field in given}
         if "knowledge" in given:
             changes["knowledge"] = _checked_knowledge(workspace_id, body.knowledge)
+        if "tool_choice" in given:
+            changes["tool_choice"] = _choice(body.tool_choice, body.tools, current)
+        if body.tools is not None or body.mcp_servers is not None:
+            changes.update(_checked_tools(workspace_id, current, body.tools, body.mcp_servers))
         old_provider_id = current["provider_id"]
         new_provider: dict[str, Any] | None = None
         if body.provider_id is not None and body.provider_id != old_provider_id:
@@ -159,6 +170,7 @@ def delete(principal: Principal, agent_id: str) -> None:
             count_provider = count_provider and not exc.failed_at(2)
             continue
         agent_lookup.forget(workspace_id, agent_id)
+        _forget_tools(workspace_id, current)
         return
     raise errors.Conflict(f"Agent {agent_id} is being changed by another request; try again.")
 
@@ -204,7 +216,10 @@ def new_agent(
     memory: bool = False,
     follow_ups: int = 0,
     knowledge: dict[str, Any] | None = None,
+    **tool_settings: Any,
 ) -> dict[str, Any]:
+    """``tool_settings``: tool_choice and the tool loop's budgets (the definitions are added by
+    services.agent_tools, which stores their secrets)."""
     now = clock.iso()
     agent: dict[str, Any] = {
         "id": ids.new_id("agent"),
@@ -223,6 +238,7 @@ def new_agent(
         "memory": memory,
         "follow_ups": follow_ups,
         "knowledge": knowledge or {},
+        **tool_settings,
         "created_at": now,
         "updated_at": now,
     }
@@ -266,6 +282,36 @@ def _checked_knowledge(workspace_id: str, settings: Any) -> dict[str, Any]:
     from parley.services.knowledge import checked_settings
 
     return checked_settings(workspace_id, settings)
+
+
+def _checked_tools(workspace_id: str, agent: dict[str, Any], tools: Any, servers: Any) -> dict[str, Any]:
+    # Only writes that change tools import the secrets and signing code.
+    from parley.services import agent_tools
+
+    return agent_tools.stored(workspace_id, agent, tools, servers)
+
+
+def _forget_tools(workspace_id: str, agent: dict[str, Any]) -> None:
+    if agent.get("tool_headers"):
+        from parley.services import agent_tools
+
+        agent_tools.forget(workspace_id, agent)
+
+
+def _choice(choice: Any, tools: Any, current: dict[str, Any]) -> Any:
+    """A named tool_choice must name one of the agent's tools (as they will be after this update)."""
+    if choice is None or isinstance(choice, str):
+        return choice
+    from parley.models.tools import BUILTIN_TOOL_NAMES
+
+    names = (
+        {tool.function.name for tool in tools}
+        if tools is not None
+        else {tool["function"]["name"] for tool in current.get("tools") or []}
+    )
+    if choice.function.name not in names | BUILTIN_TOOL_NAMES and not current.get("mcp_servers"):
+        raise invalid("tool_choice", f"names {choice.function.name!r}, which is not among the agent's tools")
+    return choice.model_dump()
 
 
 def _provider(workspace_id: str, provider_id: str) -> dict[str, Any]:

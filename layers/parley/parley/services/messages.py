@@ -15,7 +15,6 @@ conversation instead (still two calls), so its parent is known at once and no tu
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -43,7 +42,7 @@ from parley.store import conversations as conversation_store
 from parley.store import messages as store
 from parley.store import table
 from parley.store import turns as turn_store
-from parley.store.conversations import META, PENDING_PARENTS
+from parley.store.conversations import AWAITING_TOOLS, META, PENDING_PARENTS
 
 # A queued turn that has not started by then is queued again by the sweeper.
 QUEUED_DEADLINE = timedelta(minutes=5)
@@ -64,8 +63,7 @@ def view(message: dict[str, Any]) -> Message:
     )
 
 
-def checksum(content: str) -> str:
-    return hashlib.sha256(content.encode()).hexdigest()
+checksum = store.checksum
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -160,6 +158,13 @@ def _write(
     )
     if turn and agent_id:
         turn["agent_id"] = turn["pinned_agent_id"] = agent_id
+    if turn and isinstance(body, SendMessage):
+        if body.tools:
+            turn["tools"] = [tool.model_dump(exclude_none=True) for tool in body.tools]
+        if body.tool_choice is not None:
+            turn["tool_choice"] = (
+                body.tool_choice if isinstance(body.tool_choice, str) else body.tool_choice.model_dump()
+            )
     item = store.prepare(message)
     operations = [
         _advance_op(
@@ -310,7 +315,8 @@ def regenerate(principal: Principal, conversation_id: str, message_id: str) -> A
     ensure_open(conversation)
     target = _require_message(principal.workspace_id, conversation_id, message_id)
     if target["role"] == "assistant":
-        request_id = target.get("parent_message_id")
+        # After a tool chain the reply's parent is the chain's last result; it names its request.
+        request_id = target.get("request_message_id") or target.get("parent_message_id")
         if not request_id:
             raise errors.InvalidState("This reply answers no message, so it cannot be regenerated.")
         request = _require_message(principal.workspace_id, conversation_id, request_id)
@@ -409,7 +415,7 @@ def _advance_op(
     Conditional on the conversation still existing and being active (and idle, for if_busy=reject; and
     of ``kind``). ``pending_parent``: the old leaf is kept in ``pending_parents`` as the new message's
     parent (the update sees the item as it was before it)."""
-    condition = "attribute_exists(PK) AND #st = :active"
+    condition = f"attribute_exists(PK) AND #st = :active AND attribute_not_exists({AWAITING_TOOLS})"
     names = {"#st": "status"}
     values: dict[str, Any] = {":active": "active"}
     if reject_if_busy:
@@ -458,6 +464,13 @@ def _explain_conversation_refusal(
     if current is None or (kind and current.get("kind") != kind):
         raise _not_found(conversation_id, kind)
     ensure_open(current)
+    if current.get(AWAITING_TOOLS):
+        turn_id = current[AWAITING_TOOLS]
+        raise errors.InvalidState(
+            f"Turn {turn_id} is waiting for tool outputs (requires_action): submit them to "
+            f"/v1/conversations/{conversation_id}/turns/{turn_id}/tool-outputs, or cancel it, first.",
+            details=[{"status": "requires_action", "turn_id": turn_id}],
+        )
     if reject_if_busy and current.get("open_turns", 0) > 0:
         raise errors.Conflict("A turn is still open in this conversation (if_busy is reject).")
     return current

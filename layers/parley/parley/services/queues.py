@@ -16,7 +16,7 @@ def client() -> Any:
     return aws.client("sqs")
 
 
-def enqueue_turn(workspace_id: str, conversation_id: str, turn_id: str, attempt: int = 0) -> None:
+def enqueue_turn(workspace_id: str, conversation_id: str, turn_id: str, attempt: int | str = 0) -> None:
     """Queue a turn. One FIFO group per conversation keeps its turns in order; the deduplication id
     makes a repeated send of the same attempt a no-op."""
     client().send_message(

@@ -2,7 +2,8 @@
 
 Every unfinished turn carries its deadline in the sparse OpenTurns index. A queued turn past it
 (its queue record was lost, or never sent) is queued again; a running turn past its lease (its
-worker died) is queued again until it has had MAX_ATTEMPTS, then it fails with the reason.
+worker died) is queued again until it has had MAX_ATTEMPTS, then it fails with the reason. A turn
+waiting for tool outputs past its ``expires_at`` expires.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ REQUEUE_DEADLINE = timedelta(minutes=5)
 
 
 def sweep() -> dict[str, int]:
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "expired": 0}
     now = clock.iso()
     for shard in range(turn_store.OPEN_SHARDS):
         for turn in turn_store.overdue(shard, now):
@@ -31,9 +32,12 @@ def sweep() -> dict[str, int]:
 
 
 def _settle(turn: dict[str, Any], now: str) -> str:
+    if turn["status"] == "requires_action":
+        return _expire(turn)
     requeues = int(turn.get("requeues", 0))
     attempts = int(turn.get("attempts", 0))
-    if turn["status"] == "running" and attempts >= MAX_ATTEMPTS:
+    # Each resume after tool outputs is claimed afresh: only the attempts since the last one count.
+    if turn["status"] == "running" and attempts - int(turn.get("attempts_base", 0)) >= MAX_ATTEMPTS:
         return _fail(turn, f"The turn's worker stopped before finishing, {attempts} times.")
     if requeues >= MAX_REQUEUES:
         return _fail(turn, f"The turn was queued {requeues + 1} times and never finished.")
@@ -65,3 +69,18 @@ def _fail(turn: dict[str, Any], message: str) -> str:
         return "requeued"  # it changed meanwhile; the next sweep looks again
     events.turn_event(turn, "failed", error=error)
     return "failed"
+
+
+def _expire(turn: dict[str, Any]) -> str:
+    error = {"type": "expired", "message": f"No tool outputs came before {turn.get('expires_at')}."}
+    try:
+        turn_service.finish(
+            turn,
+            "expired",
+            expected_status="requires_action",
+            fields={"error": error},
+        )
+    except table.TransactionCancelled:
+        return "requeued"  # its outputs came, or it was cancelled, meanwhile
+    events.turn_event(turn, "expired", error=error)
+    return "expired"

@@ -9,10 +9,13 @@ from parley import clock, errors, ids
 from parley.http import Principal
 from parley.models.base import ListQuery, Page
 from parley.models.turns import Turn, TurnQuery
+from parley.services import events
 from parley.store import conversations as conversation_store
 from parley.store import table
 from parley.store import turns as store
 
+# What a turn waiting for tool outputs carries, and loses when it moves on.
+WAITING_FIELDS = ("required_action", "pending_tool_calls", "expires_at")
 # Long polls re-read the turn at this pace: about 1 read per 200 ms of waiting.
 POLL_INTERVAL_SECONDS = 0.2
 # ...after a quicker start, since a turn often ends within tens of milliseconds: the first re-read
@@ -62,7 +65,7 @@ def get(principal: Principal, conversation_id: str, turn_id: str, query: TurnQue
         raise errors.NotFound(f"Turn {turn_id} not found.")
     deadline = time.monotonic() + query.wait
     pause = FIRST_POLL_SECONDS
-    while turn["status"] not in store.TERMINAL and time.monotonic() < deadline:
+    while turn["status"] not in store.SETTLED and time.monotonic() < deadline:
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * POLL_GROWTH, POLL_INTERVAL_SECONDS)
         turn = store.get(principal.workspace_id, conversation_id, turn_id, consistent=True) or turn
@@ -90,6 +93,13 @@ def cancel(principal: Principal, conversation_id: str, turn_id: str) -> Turn:
             finish(turn, "cancelled", expected_status="queued")
         except table.TransactionCancelled:
             return cancel(principal, conversation_id, turn_id)  # it started meanwhile: ask it to stop
+        return view(store.get(principal.workspace_id, conversation_id, turn_id, consistent=True) or turn)
+    if turn["status"] == "requires_action":
+        try:
+            finish(turn, "cancelled", expected_status="requires_action")
+        except table.TransactionCancelled:
+            return cancel(principal, conversation_id, turn_id)  # its outputs came (or it expired) meanwhile
+        events.turn_event(turn, "cancelled")
         return view(store.get(principal.workspace_id, conversation_id, turn_id, consistent=True) or turn)
     if turn["status"] == "running":
         try:
@@ -132,7 +142,7 @@ def finish_op(
         turn["conversation_id"],
         turn["id"],
         set_fields={"status": status, "ended_at": clock.iso(), **(fields or {})},
-        remove=("OpenTurnPK", "OpenTurnSK", "lease_until"),
+        remove=("OpenTurnPK", "OpenTurnSK", "lease_until", *WAITING_FIELDS),
         condition=condition,
         names={"#st": "status"},
         values=values,
@@ -140,11 +150,14 @@ def finish_op(
 
 
 def closed_op(turn: dict[str, Any]) -> dict[str, Any]:
-    """The conversation has one open turn fewer (it may be gone: a purge then removes the turn too)."""
+    """The conversation has one open turn fewer (it may be gone: a purge then removes the turn too).
+    A turn that waited for tool outputs no longer holds the conversation's messages back."""
+    waited = turn.get("status") == "requires_action"
     return table.update_op(
         conversation_store.conversation_pk(turn["workspace_id"], turn["conversation_id"]),
         conversation_store.META,
         add={"open_turns": -1},
+        remove=(conversation_store.AWAITING_TOOLS,) if waited else (),
         condition=None,
     )
 

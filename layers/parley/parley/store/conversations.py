@@ -28,6 +28,9 @@ JOB_KIND = "job"
 MESSAGES_END = "M#~"
 TURNS_END = "T#~"
 PENDING_PARENTS = "pending_parents"
+# The turn that waits for its client's tool outputs (requires_action): while it is set, the
+# conversation takes no new message, since the turn's tool chain must stay where the reply will go.
+AWAITING_TOOLS = "awaiting_tools_turn"
 _INTERNAL = {"PK", "SK", "ListPK", "ListSK"}
 
 

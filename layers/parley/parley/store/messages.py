@@ -6,15 +6,52 @@ and the item keeps a pointer (``content_ref``); readers get the content back tra
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from parley import clock
 from parley.store import blobs, table
 from parley.store.conversations import MESSAGES_END, META, conversation_pk
 
 MESSAGE_PREFIX = "M#"
 # DynamoDB items stop at 400 KB; content past this goes to S3 so an item stays small and cheap to read.
 INLINE_CONTENT_LIMIT = 32 * 1024
+
+
+def checksum(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def chain_message(
+    turn: Mapping[str, Any], message_id: str, parent_id: str, role: str, content: str, **fields: Any
+) -> dict[str, Any]:
+    """A message a turn's tool loop writes: the model's tool calls (``assistant``) or a result
+    (``tool``), in the chain between the turn's request and its reply."""
+    now = clock.iso()
+    return {
+        "id": message_id,
+        "workspace_id": turn["workspace_id"],
+        "conversation_id": turn["conversation_id"],
+        "role": role,
+        "content": content,
+        "message_type": "tool_calls" if role == "assistant" else "tool_result",
+        "tool_calls": [],
+        "attachments": [],
+        "tags": [],
+        "meta_data": {},
+        "checksum": checksum(content),
+        "parent_message_id": parent_id,
+        "parent_defaulted": False,
+        "sender_id": None,
+        "owner_id": None,
+        "turn_id": turn["id"],
+        "feedback": {},
+        "sent_at": now,
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
 
 
 def message_sk(message_id: str) -> str:

@@ -83,3 +83,12 @@ def get(workspace_id: str, provider_id: str) -> str | None:
 
 def delete(workspace_id: str, provider_id: str) -> None:
     delete_named(secret_name(workspace_id, provider_id))
+
+
+# -- tools: an agent's tool header values, and the workspace's tool signing secret --------------------
+def tool_headers_name(workspace_id: str, agent_id: str) -> str:
+    return f"{settings().secrets_prefix}{workspace_id}/tools/{agent_id}"
+
+
+def tool_signing_name(workspace_id: str) -> str:
+    return f"{settings().secrets_prefix}{workspace_id}/tool-signing"

@@ -17,7 +17,9 @@ from parley.store.conversations import META, TURNS_END, conversation_pk
 TURN_PREFIX = "T#"
 OPEN_SHARDS = 8
 _INTERNAL = {"PK", "SK", "OpenTurnPK", "OpenTurnSK"}
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
+TERMINAL = frozenset({"completed", "failed", "cancelled", "expired"})
+# Where a long poll stops: the turn is over, or it waits for the client's tool outputs.
+SETTLED = TERMINAL | {"requires_action"}
 
 
 def turn_sk(turn_id: str) -> str:
