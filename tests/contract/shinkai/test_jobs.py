@@ -508,3 +508,40 @@ def test_a_job_message_with_a_files_inbox_attaches_its_files(api, key, job_id):
     )
     assert unknown.status == 404
     assert unknown.json["code"] == 404
+
+
+def test_the_agents_tool_calls_appear_as_message_metadata_function_calls(api, key):
+    # Given an agent whose model ends the job with finish_job when told to ship it
+    rule = {
+        "match": "^ship it",
+        "tool_calls": [{"name": "finish_job", "arguments": {"outcome": "completed", "summary": "shipped"}}],
+    }
+    status, _, provider = api.post(
+        "/v1/providers",
+        headers=bearer(key),
+        json={"name": "shinkai tools", "kind": "scripted", "options": {"script": [rule]}},
+    )
+    assert status == 201, provider
+    status, _, agent = api.post(
+        "/v1/agents", headers=bearer(key), json={"name": "Shinkai tools", "provider_id": provider["id"]}
+    )
+    assert status == 201, agent
+    job_id = create_job(api, key, agent["id"])
+
+    # When the job is told to ship it
+    send(api, key, job_id, "ship it")
+    messages = poll(api, key, job_id, lambda m: len(m) == 4)
+
+    # Then the model's call is the function_calls of its message, and the other messages carry none
+    question, caller, result, answer = messages
+    assert caller["job_message"]["metadata"] == {
+        "function_calls": [
+            {
+                "name": "finish_job",
+                "arguments": {"outcome": "completed", "summary": "shipped"},
+                "tool_router_key": None,
+            }
+        ]
+    }
+    assert [m["job_message"]["metadata"] for m in (question, result, answer)] == [None, None, None]
+    assert answer["job_message"]["content"] == "Tool results: finish_job: The job is now completed."

@@ -14,7 +14,7 @@ from parley import errors
 from parley.models.jobs import CompleteJob
 from parley.providers.base import ToolSpec
 from parley.services import jobs
-from parley.tools.toolset import register
+from parley.tools.toolset import TurnContext, register
 
 FINISH_JOB = ToolSpec(
     name="finish_job",
@@ -41,7 +41,8 @@ def _applies(conversation: dict[str, Any], agent: dict[str, Any]) -> bool:
     return conversation.get("kind") == jobs.KIND and conversation.get("status") == "active"
 
 
-def _finish_job(turn: dict[str, Any], arguments: dict[str, Any]) -> str:
+def _finish_job(context: TurnContext, arguments: dict[str, Any]) -> str:
+    turn = context.turn
     outcome = arguments.get("outcome")
     if outcome not in ("completed", "failed"):
         return "finish_job needs outcome 'completed' or 'failed'; the job is unchanged."

@@ -46,7 +46,7 @@ from parley.store import table
 from parley.store import turns as turn_store
 from parley.store.conversations import PENDING_PARENTS
 from parley.tools.base import ToolOutput
-from parley.tools.toolset import Tool
+from parley.tools.toolset import Tool, TurnContext
 
 # Longer than the worker's 90 s timeout, so a live worker never loses its lease to a redelivery.
 LEASE = timedelta(seconds=120)
@@ -286,7 +286,8 @@ def _respond(
                 f"The model asked for more than {max_tool_calls} tool calls in one turn, the agent's "
                 "max_tool_calls.",
             )
-        paused = _run_round(turn, agent, available, result, state, steps, messages)
+        context = TurnContext(turn, conversation, agent, user_id)
+        paused = _run_round(context, available, result, state, steps, messages)
         if paused is not None:
             return paused
     reply = result.content
@@ -357,8 +358,7 @@ def _call_model(
 
 
 def _run_round(
-    turn: dict[str, Any],
-    agent: dict[str, Any],
+    context: TurnContext,
     available: dict[str, Tool],
     result: ChatResult,
     state: tool_loop.LoopState,
@@ -367,6 +367,7 @@ def _run_round(
 ) -> Paused | None:
     """Run what runs here of one response's tool calls and write the round; Paused if the client must
     answer the rest."""
+    turn, agent = context.turn, context.agent
     state.round += 1
     calls = result.tool_calls
     parent = state.last_message_id or turn["request_message_id"]
@@ -390,9 +391,7 @@ def _run_round(
             output = ToolOutput(problem, is_error=True)
         else:
             assert tool is not None
-            output = agent_toolset.run(
-                tool, turn, call, f"{turn['id']}.{state.round}.{calls.index(call)}", agent
-            )
+            output = agent_toolset.run(tool, context, call, f"{turn['id']}.{state.round}.{calls.index(call)}")
         steps.append(tool_loop.tool_step(call, tool, started, began, output))
         message_id = tool_loop.chain_id(turn, state.round, f"r{len(written) - 1:02d}")
         written.append(tool_loop.result_message(turn, message_id, written[-1]["id"], call, output))

@@ -7,14 +7,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from parley.agent import job_tools  # noqa: F401 - importing it registers finish_job
+from parley.agent import builtin_tools  # noqa: F401 - importing it registers the built-in tools
 from parley.agent.steps import Timer, error_detail, timed
 from parley.cache import ttl_cache
 from parley.providers.base import ToolCall
 from parley.store import secrets
 from parley.tools import toolset
 from parley.tools.base import ToolOutput, ToolRefused
-from parley.tools.toolset import Tool
+from parley.tools.toolset import Tool, TurnContext
 
 # Header values and the signing secret are read at most this often per warm container: an agent's
 # update reaches running workers within it.
@@ -43,13 +43,14 @@ def for_turn(
     return available
 
 
-def run(tool: Tool, turn: dict[str, Any], call: ToolCall, call_key: str, agent: dict[str, Any]) -> ToolOutput:
+def run(tool: Tool, context: TurnContext, call: ToolCall, call_key: str) -> ToolOutput:
     """A server-side tool's output; a fault of ours (a secret that cannot be read, a bug in a
     built-in) is an error output the model reads, never a failed turn."""
+    turn, agent = context.turn, context.agent
     try:
         return toolset.run_server_side(
             tool,
-            turn,
+            context,
             call.arguments,
             call_key=call_key,
             headers_of=partial(_headers, turn["workspace_id"], agent),

@@ -14,14 +14,10 @@ queue again with an exponential delay, so a receiver that is down never blocks a
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import math
 import random
-import secrets
 import ssl
 import time
 from collections.abc import Iterable, Mapping
@@ -48,11 +44,11 @@ from parley.models.webhooks import (
 from parley.observability import logger
 from parley.services import queues
 from parley.services.validation import invalid
+from parley.signing import new_secret, sign
 from parley.store import webhooks as store
 
 # The dispatcher reads a workspace's webhooks on every event; a warm container keeps them this long.
 CACHE_SECONDS = 30
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the marker of a secret, not one
 # Attempts per delivery, the first included. With the default 5 s base the delays are 5 s, 10 s, 20 s …
 # capped at SQS's maximum of 15 minutes: about 36 minutes of retries in all.
 MAX_ATTEMPTS = 10
@@ -318,18 +314,6 @@ def post(url: str, message_id: str, payload: Mapping[str, Any], secret: str) -> 
         return Attempt(None, _short(f"bad response: {type(exc).__name__}: {exc}"))
     finally:
         connection.close()
-
-
-def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header value (Standard Webhooks, ``v1`` = HMAC-SHA256)."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def new_secret() -> str:
-    """``whsec_`` and 32 random bytes in base64, as Standard Webhooks' libraries make them."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @ttl_cache(CACHE_SECONDS)

@@ -20,8 +20,20 @@ from parley.providers.base import ToolSpec
 from parley.tools.base import MAX_OUTPUT_CHARS, ToolOutput
 
 Kind = Literal["builtin", "client", "http", "mcp"]
-# (turn, arguments) -> the text the model reads.
-BuiltinRun = Callable[[dict[str, Any], dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What a built-in tool may read of the turn it runs in (records, as the worker read them)."""
+
+    turn: dict[str, Any]
+    conversation: dict[str, Any]
+    agent: dict[str, Any]
+    user_id: str | None = None  # the end user the turn answers, where memory is on for it
+
+
+# (the turn's context, arguments) -> the text the model reads.
+BuiltinRun = Callable[[TurnContext, dict[str, Any]], str]
 # (conversation, agent settings) -> offered in this turn?
 Applies = Callable[[dict[str, Any], dict[str, Any]], bool]
 # What an executor needs from above, handed in by the agent floor: (kind "tool"|"server", name) ->
@@ -90,7 +102,7 @@ def check_arguments(tool: Tool, arguments: dict[str, Any]) -> str | None:
 
 def run_server_side(
     tool: Tool,
-    turn: dict[str, Any],
+    context: TurnContext,
     arguments: dict[str, Any],
     *,
     call_key: str,
@@ -101,7 +113,7 @@ def run_server_side(
     point of its loop: an HTTP tool sends it as ``webhook-id``, so its server can drop a repeat."""
     if tool.kind == "builtin":
         assert tool.run is not None
-        return _bounded(ToolOutput(tool.run(turn, arguments)))
+        return _bounded(ToolOutput(tool.run(context, arguments)))
     if tool.kind == "http":
         from parley.tools import http
 

@@ -5,6 +5,7 @@ Apart from ``jobs.py`` (the job routes' request bodies and writes) so that the l
 every job, imports no request models, job models or job service: each is paid on a cold start.
 """
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -127,7 +128,7 @@ def chat_message(workspace_id: str, job: dict[str, Any], message: Message) -> di
             "workflow_name": None,
             "sheet_job_data": None,
             "callback": None,
-            "metadata": None,
+            "metadata": _metadata(message),
         },
         "sender": NODE,
         "sender_subidentity": PROFILE if from_user else agent,
@@ -140,6 +141,21 @@ def chat_message(workspace_id: str, job: dict[str, Any], message: Message) -> di
         },
         "inbox": inbox,
     }
+
+
+def _metadata(message: Message) -> dict[str, Any] | None:
+    """Shinkai's MessageMetadata: the model's tool calls as ``function_calls`` (name, arguments)."""
+    if message.role != "assistant" or not message.tool_calls:
+        return None
+    calls = []
+    for call in message.tool_calls:
+        function = call.get("function") or {}
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except ValueError:
+            arguments = {}
+        calls.append({"name": function.get("name", ""), "arguments": arguments, "tool_router_key": None})
+    return {"function_calls": calls}
 
 
 # -- smart inboxes ---------------------------------------------------------------------------------
