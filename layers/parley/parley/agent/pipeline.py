@@ -140,7 +140,11 @@ def release(turn: dict[str, Any]) -> None:
 
 
 def _run_claimed(turn: dict[str, Any]) -> str:
-    conversation = conversation_store.get(turn["workspace_id"], turn["conversation_id"], consistent=True)
+    # A turn resumed after its tool outputs has the conversation it paused with (see tool_loop); the
+    # reply's transaction still checks that the conversation exists.
+    conversation = turn.pop("paused_conversation", None) or conversation_store.get(
+        turn["workspace_id"], turn["conversation_id"], consistent=True
+    )
     if conversation is None:
         return "skipped"  # deleted while queued: the purge removes the turn
     # A turn resumed in its tool loop keeps the steps it wrote before.
@@ -413,7 +417,9 @@ def _run_round(
     state.last_message_id = written[-1]["id"]
     timeout = int(agent.get("tool_outputs_timeout_s") or DEFAULT_TOOL_OUTPUTS_TIMEOUT)
     expires_at = clock.iso(clock.now() + timedelta(seconds=timeout)) if pending else None
-    tool_loop.persist_round(turn, state, steps, written, pending=pending, expires_at=expires_at)
+    tool_loop.persist_round(
+        turn, state, steps, written, pending=pending, expires_at=expires_at, conversation=context.conversation
+    )
     if pending:
         return Paused(pending=pending, expires_at=expires_at or "")
     messages.append(ChatMessage(role="assistant", content=result.content, tool_calls=calls))

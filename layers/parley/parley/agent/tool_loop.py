@@ -236,9 +236,11 @@ def persist_round(
     *,
     pending: list[Pending] | None = None,
     expires_at: str | None = None,
+    conversation: dict[str, Any] | None = None,
 ) -> None:
     """One transaction: the round's messages and the turn's loop state (and, with ``pending``, the
-    pause). Raises LoopEnded when the turn is no longer this attempt's to write."""
+    pause, keeping ``conversation`` for the resumed turn). Raises LoopEnded when the turn is no longer
+    this attempt's to write."""
     items = [message_store.prepare(message) for message in messages]
     fields: dict[str, Any] = {"loop": state.record(), "steps": steps}
     remove: tuple[str, ...] = ()
@@ -253,6 +255,9 @@ def persist_round(
             required_action=required,
             pending_tool_calls=[p.record() for p in pending],
             expires_at=expires_at,
+            # The resumed turn answers with the conversation as it was here (it takes no message
+            # meanwhile), without reading it again: a client tool round trip costs 4 AWS calls.
+            paused_conversation=conversation or {},
             # The sweeper expires it then (OpenTurns is read by deadline).
             **turn_store.open_key(turn["id"], expires_at),
         )

@@ -16,6 +16,8 @@ from parley.store import turns as store
 
 # What a turn waiting for tool outputs carries, and loses when it moves on.
 WAITING_FIELDS = ("required_action", "pending_tool_calls", "expires_at")
+# ...and what only its resumed worker reads: removed when the turn ends.
+PAUSED_CONVERSATION = "paused_conversation"
 # Long polls re-read the turn at this pace: about 1 read per 200 ms of waiting.
 POLL_INTERVAL_SECONDS = 0.2
 # ...after a quicker start, since a turn often ends within tens of milliseconds: the first re-read
@@ -142,7 +144,7 @@ def finish_op(
         turn["conversation_id"],
         turn["id"],
         set_fields={"status": status, "ended_at": clock.iso(), **(fields or {})},
-        remove=("OpenTurnPK", "OpenTurnSK", "lease_until", *WAITING_FIELDS),
+        remove=("OpenTurnPK", "OpenTurnSK", "lease_until", PAUSED_CONVERSATION, *WAITING_FIELDS),
         condition=condition,
         names={"#st": "status"},
         values=values,
