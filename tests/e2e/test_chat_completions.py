@@ -1,8 +1,10 @@
 """The real ``openai`` SDK pointed at the devstack: completions answered by a Parley agent, a conversation
-continued through ``x-conversation-id``, models listed, and errors raised as the SDK's own exceptions."""
+continued through ``x-conversation-id``, a tool round trip (the model's call, the caller's result, the
+answer), models listed, and errors raised as the SDK's own exceptions."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import openai
@@ -13,6 +15,14 @@ from tests.e2e.devstack_process import ApiClient, RunningDevstack
 pytestmark = pytest.mark.e2e
 
 AGENT_NAME = "E2E Chat Parrot"
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 
 
 def auth(key: str) -> dict[str, str]:
@@ -22,7 +32,13 @@ def auth(key: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def agent(api: ApiClient, key: str) -> dict[str, Any]:
     """A scripted agent with its own name (other modules on this devstack change the default agent)."""
-    script = [{"match": "^ping$", "reply": "pong"}]
+    script = [
+        {"match": "^ping$", "reply": "pong"},
+        {
+            "match": "(?i)weather in paris",
+            "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+        },
+    ]
     status, _, provider = api.post(
         "/v1/providers",
         headers=auth(key),
@@ -90,6 +106,56 @@ def test_x_conversation_id_continues_the_conversation_the_response_named(client,
         ("assistant", "You said: second"),
     ]
     assert listed["data"][2]["sender_id"] == "e2e_chat_user"
+
+
+def test_a_tool_round_trip_calls_the_callers_tool_and_answers_with_its_result(client, agent):
+    question = {"role": "user", "content": "What is the weather in Paris?"}
+    raw = client.chat.completions.with_raw_response.create(
+        model=agent["id"], messages=[question], tools=[WEATHER]
+    )
+    asked = raw.parse()
+    (choice,) = asked.choices
+    assert choice.finish_reason == "tool_calls"
+    (call,) = choice.message.tool_calls or []
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+
+    answered = client.chat.completions.create(
+        model=agent["id"],
+        messages=[
+            question,
+            choice.message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "21 C, sunny"},
+        ],
+        tools=[WEATHER],
+        extra_headers={"x-conversation-id": raw.headers["x-conversation-id"]},
+    )
+
+    assert answered.choices[0].finish_reason == "stop"
+    assert answered.choices[0].message.content == "Tool results: get_weather: 21 C, sunny"
+    assert answered.choices[0].message.tool_calls is None
+    assert (answered.model_extra or {})["parley"]["turn_id"] == (asked.model_extra or {})["parley"]["turn_id"]
+
+
+def test_tool_messages_that_answer_nothing_raise_the_sdks_bad_request_error(client, agent):
+    asked = client.chat.completions.with_raw_response.create(
+        model=agent["id"], messages=[{"role": "user", "content": "weather in Paris?"}], tools=[WEATHER]
+    )
+    message = asked.parse().choices[0].message
+
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model=agent["id"],
+            messages=[
+                {"role": "user", "content": "weather in Paris?"},
+                message.model_dump(exclude_none=True),
+                {"role": "tool", "tool_call_id": "call_made_up", "content": "21 C"},
+            ],
+            extra_headers={"x-conversation-id": asked.headers["x-conversation-id"]},
+        )
+
+    assert raised.value.code == "tool_call_mismatch"
+    assert raised.value.param == "messages.2.tool_call_id"
 
 
 def test_models_lists_the_agents(client, agent):

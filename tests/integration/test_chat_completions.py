@@ -337,7 +337,7 @@ def test_a_parameter_the_agents_provider_cannot_honour_is_refused(invoke, admin)
     [
         ({"stream": True}, "stream"),
         ({"n": 2}, "n"),
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        ({"functions": [{"name": "f", "parameters": {"type": "object"}}]}, "functions"),
         ({"logprobs": True}, "logprobs"),
     ],
 )

@@ -2,15 +2,17 @@
 
 The request is strict at the top level (an unknown field is a 422, so a client learns at once that
 Parley ignores nothing silently) but lenient inside a message: clients append the ``message`` of an
-earlier response as it came back, with whatever fields that server added.
+earlier response as it came back, with whatever fields that server added. Its ``tools`` are Parley's
+tool definitions (``parley.models.tools``: OpenAI's function tools, checked the same way).
 """
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from parley.models.base import RequestModel, ResponseModel
 from parley.models.fields import MaxTokens, Seed, Temperature, TopP
+from parley.models.tools import MAX_TOOLS, ToolChoice, ToolDefinition, check_tools
 from parley.models.turns import Source
 
 # The whole history rides in each request; only the last message is new when a conversation continues.
@@ -58,15 +60,26 @@ class ChatCompletionRequest(RequestModel):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     response_format: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = Field(None, max_length=128)
-    tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None
+    tools: list[ToolDefinition] | None = Field(
+        None,
+        max_length=MAX_TOOLS,
+        description="Function tools the caller runs: a call ends the completion with finish_reason "
+        "tool_calls, and the next request answers it with tool messages (and x-conversation-id)",
+    )
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = Field(None, description="Accepted and ignored")
     functions: list[dict[str, Any]] | None = Field(None, max_length=128)
     function_call: str | dict[str, Any] | None = None
     modalities: list[str] | None = Field(None, max_length=5)
     audio: dict[str, Any] | None = None
     prediction: dict[str, Any] | None = None
     web_search_options: dict[str, Any] | None = None
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, tools: list[ToolDefinition] | None) -> list[ToolDefinition] | None:
+        check_tools(tools, None, None)
+        return tools
 
 
 class ToolCallFunction(ResponseModel):
@@ -104,7 +117,9 @@ class ParleyExtras(ResponseModel):
 
     conversation_id: str
     turn_id: str
-    message_id: str | None = Field(None, description="The stored reply")
+    message_id: str | None = Field(
+        None, description="The stored reply (with tool calls: the stored message that carries them)"
+    )
     request_message_id: str
     agent_id: str | None = None
     status: str
@@ -113,7 +128,9 @@ class ParleyExtras(ResponseModel):
 
 
 class ChatCompletion(ResponseModel):
-    id: str = Field(description='"chatcmpl-" and the turn id')
+    id: str = Field(
+        description='"chatcmpl-" and the turn id (and, when it asks for tool calls, "-" and the round)'
+    )
     object: Literal["chat.completion"] = "chat.completion"
     created: int = Field(description="Unix seconds")
     model: str = Field(description="The model string of the request")

@@ -21,14 +21,26 @@ stored first (no turn answers them). System (and developer) messages become the 
 never cut by the history budget); sampling parameters become the rest of its ``config`` (the same
 per-conversation settings a job has), from this turn on; a parameter a request leaves out keeps the
 value the conversation had. Parameters no agent could honour are refused with a 400 naming them,
-never ignored.
+never ignored (``parallel_tool_calls`` is accepted and ignored: a model may still call several tools).
+
+``tools`` are function tools the caller runs (client tools: an ``execution`` other than ``client`` is
+refused), offered to this turn beside the agent's own; ``tool_choice`` is the turn's (``"none"`` offers
+none of the request's tools, so no provider can call them). When the model calls one, the turn waits
+in ``requires_action`` and the completion says ``finish_reason: "tool_calls"`` with the calls
+(``choices[0].message.tool_calls``). The next request carries the history the client kept, ending with
+a ``tool`` message per call (its ``tool_call_id``), and must send back the ``x-conversation-id`` the
+first response named (a tool call's id alone does not lead to its conversation): the outputs are
+submitted as ``POST .../turns/{id}/tool-outputs`` would, and the resumed turn is run inline the same
+way (raced by its queue record, harmlessly). Its answer is the final reply, or further tool calls. Tool
+messages that do not answer exactly the waiting turn's calls are a 400; the turn keeps waiting. The
+resumed turn keeps the tools and tool_choice of the request that started it. Each completion's
+``usage`` is what the model spent since the previous completion of the turn.
 
 Errors are in ``parley.compat.openai``'s shape (Parley's body plus OpenAI's ``code`` and ``param``).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -50,10 +62,11 @@ from parley.models.chat import (
     ToolCallFunction,
     ToolCallOut,
 )
-from parley.models.messages import MAX_CONTENT_CHARS, NewMessage
-from parley.models.turns import Source
+from parley.models.messages import MAX_CONTENT_CHARS, NewMessage, SendMessage
+from parley.models.tools import BUILTIN_TOOL_NAMES, NamedToolChoice
+from parley.models.turns import Source, SubmitToolOutputs, ToolOutputIn
 from parley.observability import logger
-from parley.services import agent_lookup, queues
+from parley.services import agent_lookup, queues, tool_outputs
 from parley.services import conversations as conversation_service
 from parley.services import messages as message_service
 from parley.services import turns as turn_service
@@ -99,10 +112,31 @@ class Answer:
 
 @dataclass
 class _Prompt:
-    system: str | None
     earlier: list[NewMessage]
     last: NewMessage
     first_user_text: str
+
+
+@dataclass(frozen=True)
+class _ToolAnswer:
+    """A trailing ``tool`` message: the output of one of the calls a turn waits for."""
+
+    index: int  # in the body's messages
+    tool_call_id: str | None
+    output: str
+
+
+@dataclass(frozen=True)
+class _Spent:
+    """Tokens a turn had spent when this request took it up: its earlier completions reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @classmethod
+    def of(cls, turn: Mapping[str, Any]) -> _Spent:
+        loop = turn.get("loop") or {}
+        return cls(int(loop.get("input_tokens", 0)), int(loop.get("output_tokens", 0)))
 
 
 def complete(
@@ -122,13 +156,19 @@ def complete(
             param="x-user-id",
             code="invalid_value",
         )
-    sender = user_id or body.user
-    prompt = _prompt(body.messages, sender, body.metadata)
+    answers = _tool_answers(body.messages)
+    prompt = None if answers else _prompt(body.messages, user_id or body.user, body.metadata)
     agent = resolve_agent(workspace_id, body.model)
-    config = _config(body, agent, prompt.system)
+    _check_tool_choice(body, agent)
+    config = _config(body, agent, _system(body.messages))
+    if answers:
+        return _resume(principal, body, answers, conversation_id, config, deadline)
+    assert prompt is not None
 
     if conversation_id:
-        conversation = _continued(workspace_id, conversation_id, config)
+        conversation = _conversation(workspace_id, conversation_id)
+        _refuse_while_waiting(conversation)
+        conversation = _configured(conversation, config)
     else:
         conversation = conversation_service.new_conversation(
             workspace_id, title=_title(prompt.first_user_text), agent_id=agent["id"], config=config
@@ -139,15 +179,54 @@ def complete(
         for message in prompt.earlier:
             stored = message_service.post(workspace_id, conversation, message, respond=False)
             conversation = {**conversation, "leaf_message_id": stored.message.id}
-    accepted = message_service.post(
-        workspace_id, conversation, prompt.last, respond=True, agent_id=agent["id"]
+    request = SendMessage(
+        **prompt.last.model_dump(),
+        # "none": the model is not shown the caller's tools at all, whether its provider honours
+        # tool_choice or not.
+        tools=body.tools if body.tool_choice != "none" else None,
+        tool_choice=body.tool_choice,
     )
+    accepted = message_service.post(workspace_id, conversation, request, respond=True, agent_id=agent["id"])
     assert accepted.turn is not None
     turn = _run_inline(workspace_id, conversation["id"], accepted.turn.id, deadline)
-    completion = _completion(body.model, turn)
+    return _answer(body.model, turn, _Spent())
+
+
+def _resume(
+    principal: Principal,
+    body: ChatCompletionRequest,
+    answers: list[_ToolAnswer],
+    conversation_id: str | None,
+    config: Mapping[str, Any],
+    deadline: float,
+) -> Answer:
+    """Tool messages answering the turn that waits for them: submitted, and the turn run on inline."""
+    workspace_id = principal.workspace_id
+    if not conversation_id:
+        raise refusal(
+            errors.BadRequest,
+            "Tool messages answer the tool calls of an earlier completion: send them with the "
+            "x-conversation-id header that completion's response named (also its parley.conversation_id).",
+            param="x-conversation-id",
+            code="conversation_id_required",
+        )
+    conversation = _conversation(workspace_id, conversation_id)
+    turn = _waiting_turn(conversation, answers)
+    spent = _Spent.of(turn)
+    _configured(conversation, config)
+    # _waiting_turn checked that each answers one of the pending calls: each has its tool_call_id.
+    outputs = [
+        ToolOutputIn(tool_call_id=str(answer.tool_call_id), output=answer.output) for answer in answers
+    ]
+    tool_outputs.submit(principal, conversation_id, turn["id"], SubmitToolOutputs(tool_outputs=outputs))
+    finished = _run_inline(workspace_id, conversation_id, turn["id"], deadline)
+    return _answer(body.model, finished, spent)
+
+
+def _answer(model: str, turn: dict[str, Any], spent: _Spent) -> Answer:
     return Answer(
-        completion=completion,
-        headers={"x-conversation-id": conversation["id"], "x-turn-id": turn["id"]},
+        completion=_completion(model, turn, spent),
+        headers={"x-conversation-id": turn["conversation_id"], "x-turn-id": turn["id"]},
     )
 
 
@@ -200,15 +279,15 @@ def _refuse_unsupported(body: ChatCompletionRequest) -> None:
         ),
         (body.n not in (None, 1), "n", "Only n=1 is supported: a request gets one reply."),
         (
-            bool(body.tools) or bool(body.functions),
+            any(tool.execution.type != "client" for tool in body.tools or []),
             "tools",
-            "Client-side tools are not supported: an agent runs its own tools on the server.",
+            "A completion's tools are run by its caller: leave out execution (or send "
+            '{"type": "client"}); tools Parley runs itself (http, mcp) are set on the agent.',
         ),
         (
-            body.tool_choice not in (None, "auto", "none")
-            or body.function_call not in (None, "auto", "none"),
-            "tool_choice",
-            'Only tool_choice "auto" or "none" is supported (no client-side tools).',
+            bool(body.functions) or body.function_call not in (None, "auto", "none"),
+            "functions",
+            "functions and function_call are not supported: send tools and tool_choice instead.",
         ),
         (bool(body.logprobs) or bool(body.top_logprobs), "logprobs", "Log probabilities are not supported."),
         (body.modalities not in (None, ["text"]), "modalities", 'Only the "text" modality is supported.'),
@@ -224,19 +303,19 @@ def _refuse_unsupported(body: ChatCompletionRequest) -> None:
 def _prompt(
     messages: Sequence[ChatMessageIn], sender: str | None, metadata: Mapping[str, str] | None
 ) -> _Prompt:
-    """The body's messages as Parley messages: system text apart, the last (a user message) apart."""
+    """The body's messages as Parley messages (system messages left out), the last (a user message)
+    apart."""
     if messages[-1].role != "user":
         raise _invalid(
             ["messages", str(len(messages) - 1), "role"],
-            "the last message must be a user message (it is the one answered)",
+            "the last message must be a user message (it is the one answered), or tool messages "
+            "answering the tool calls of the previous completion",
         )
-    system: list[str] = []
     stored: list[NewMessage] = []
     for index, message in enumerate(messages):
-        text = _text(index, message)
         if message.role in _SYSTEM_ROLES:
-            system.append(text)
             continue
+        text = _text(index, message)
         meta: dict[str, Any] = {}
         if message.name:
             meta["name"] = message.name
@@ -255,12 +334,41 @@ def _prompt(
             )
         )
     first_user = next(m.content for m in stored if m.role == "user")
-    return _Prompt(
-        system="\n\n".join(system) if system else None,
-        earlier=stored[:-1],
-        last=stored[-1],
-        first_user_text=first_user,
-    )
+    return _Prompt(earlier=stored[:-1], last=stored[-1], first_user_text=first_user)
+
+
+def _system(messages: Sequence[ChatMessageIn]) -> str | None:
+    """The system (and developer) messages' text, joined: the conversation's custom system prompt."""
+    texts = [_text(index, m) for index, m in enumerate(messages) if m.role in _SYSTEM_ROLES]
+    return "\n\n".join(texts) if texts else None
+
+
+def _tool_answers(messages: Sequence[ChatMessageIn]) -> list[_ToolAnswer]:
+    """The ``tool`` messages that end the body (none when it ends with a user message)."""
+    answers: list[_ToolAnswer] = []
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.role != "tool":
+            break
+        answers.append(_ToolAnswer(index, message.tool_call_id, _text(index, message)))
+    return answers[::-1]
+
+
+def _check_tool_choice(body: ChatCompletionRequest, agent: Mapping[str, Any]) -> None:
+    """A named tool_choice names a tool the turn has: the request's, the agent's or a built-in."""
+    choice = body.tool_choice
+    if not isinstance(choice, NamedToolChoice) or agent.get("mcp_servers"):
+        return  # an MCP server's tools are known only when a turn lists them
+    names = {tool.function.name for tool in body.tools or []} | BUILTIN_TOOL_NAMES
+    names |= {str((tool.get("function") or {}).get("name")) for tool in agent.get("tools") or []}
+    if choice.function.name not in names:
+        raise refusal(
+            errors.BadRequest,
+            f"tool_choice names {choice.function.name!r}, which is neither among the tools nor one of "
+            f"agent {agent['id']}'s.",
+            param="tool_choice",
+            code="invalid_value",
+        )
 
 
 def _text(index: int, message: ChatMessageIn) -> str:
@@ -333,10 +441,10 @@ def _config(body: ChatCompletionRequest, agent: Mapping[str, Any], system: str |
     return {k: v for k, v in config.items() if v is not None}
 
 
-def _continued(workspace_id: str, conversation_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The conversation ``x-conversation-id`` names, with this request's settings applied."""
+def _conversation(workspace_id: str, conversation_id: str) -> dict[str, Any]:
+    """The conversation ``x-conversation-id`` names."""
     try:
-        conversation = conversation_store.require(workspace_id, conversation_id, consistent=True)
+        return conversation_store.require(workspace_id, conversation_id, consistent=True)
     except errors.NotFound as exc:
         raise refusal(
             errors.NotFound,
@@ -344,19 +452,78 @@ def _continued(workspace_id: str, conversation_id: str, config: Mapping[str, Any
             param="x-conversation-id",
             code="conversation_not_found",
         ) from exc
+
+
+def _configured(conversation: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The conversation with this request's settings applied."""
     current = conversation.get("config") or {}
     merged = {**current, **config}
     if merged == current:
         return conversation
     try:
         return conversation_store.update(
-            workspace_id,
-            conversation_id,
+            conversation["workspace_id"],
+            conversation["id"],
             set_fields={"config": merged},
             condition="attribute_exists(PK)",
         )
     except table.ConditionFailed as exc:
-        raise errors.NotFound(f"Conversation {conversation_id} (x-conversation-id) not found.") from exc
+        raise errors.NotFound(f"Conversation {conversation['id']} (x-conversation-id) not found.") from exc
+
+
+def _refuse_while_waiting(conversation: Mapping[str, Any]) -> None:
+    """A conversation whose turn waits for tool outputs takes those, not a new user message."""
+    turn_id = conversation.get(conversation_store.AWAITING_TOOLS)
+    if turn_id:
+        raise refusal(
+            errors.InvalidState,
+            f"Turn {turn_id} of conversation {conversation['id']} is waiting for the outputs of its tool "
+            "calls: end the messages with a tool message (with its tool_call_id) for each call, or cancel "
+            f"the turn (POST /v1/conversations/{conversation['id']}/turns/{turn_id}/cancel).",
+            param="messages",
+            code="tool_outputs_required",
+        )
+
+
+def _waiting_turn(conversation: Mapping[str, Any], answers: list[_ToolAnswer]) -> dict[str, Any]:
+    """The conversation's turn in requires_action, if the tool messages answer exactly its calls."""
+    turn_id = conversation.get(conversation_store.AWAITING_TOOLS)
+    turn = (
+        turn_store.get(conversation["workspace_id"], conversation["id"], turn_id, consistent=True)
+        if turn_id
+        else None
+    )
+    if turn is None or turn["status"] != "requires_action":
+        raise refusal(
+            errors.BadRequest,
+            f"No turn of conversation {conversation['id']} is waiting for tool outputs (its tool calls "
+            "were answered already, or it expired or was cancelled), so the tool messages answer nothing:"
+            " end the messages with a user message.",
+            param=f"messages.{answers[0].index}",
+            code="no_pending_tool_calls",
+        )
+    pending = [str(call["id"]) for call in turn.get("pending_tool_calls") or []]
+    given = [answer.tool_call_id for answer in answers]
+    problems: list[str] = []
+    culprit: _ToolAnswer | None = None
+    for answer in answers:
+        if answer.tool_call_id not in pending or given.count(answer.tool_call_id) > 1:
+            culprit = culprit or answer
+    if unknown := [call_id or "(no tool_call_id)" for call_id in given if call_id not in pending]:
+        problems.append(f"not among them: {', '.join(unknown)}")
+    if duplicated := sorted({str(call_id) for call_id in given if given.count(call_id) > 1}):
+        problems.append(f"answered more than once: {', '.join(duplicated)}")
+    if missing := [call_id for call_id in pending if call_id not in given]:
+        problems.append(f"not answered: {', '.join(missing)}")
+    if problems:
+        raise refusal(
+            errors.BadRequest,
+            f"The tool messages must answer each tool call turn {turn['id']} waits for "
+            f"({', '.join(pending)}) exactly once, by tool_call_id: " + "; ".join(problems) + ".",
+            param=f"messages.{culprit.index}.tool_call_id" if culprit else "messages",
+            code="tool_call_mismatch",
+        )
+    return turn
 
 
 def _title(text: str) -> str | None:
@@ -373,7 +540,8 @@ class _Inline:
 
 
 def _run_inline(workspace_id: str, conversation_id: str, turn_id: str, deadline: float) -> dict[str, Any]:
-    """The turn, finished: run here at once (or awaited, if the queue's worker claimed it first)."""
+    """The turn, settled (finished, or waiting for tool outputs): run here at once (or awaited, if the
+    queue's worker claimed it first)."""
     from parley.agent import pipeline  # the model's imports: paid by this route only, not by models
 
     inline = _Inline()
@@ -407,12 +575,12 @@ def _run_inline(workspace_id: str, conversation_id: str, turn_id: str, deadline:
 
 
 def _awaited(workspace_id: str, conversation_id: str, turn_id: str, deadline: float) -> dict[str, Any]:
-    """The turn once it is finished (re-read, bounded by the deadline): done here, or by a worker."""
+    """The turn once it is settled (re-read, bounded by the deadline): done here, or by a worker."""
     while True:
         turn = turn_store.get(workspace_id, conversation_id, turn_id, consistent=True)
         if turn is None:
             raise errors.NotFound(f"Turn {turn_id} is gone (its conversation was deleted).")
-        if turn["status"] in turn_store.TERMINAL:
+        if turn["status"] in turn_store.SETTLED:
             return turn
         left = deadline - time.monotonic()
         if left <= 0:
@@ -421,14 +589,14 @@ def _awaited(workspace_id: str, conversation_id: str, turn_id: str, deadline: fl
 
 
 def _hand_over(workspace_id: str, conversation_id: str, turn_id: str) -> dict[str, Any] | None:
-    """Give a turn this request could not finish to the turns queue; the turn if it finished anyway.
+    """Give a turn this request could not finish to the turns queue; the turn if it settled anyway.
 
     Like the sweeper's requeue of an abandoned turn: back to ``queued`` (the inline attempt loses its
     lease, so it can no longer write a reply) and a new queue record. Had a worker claimed the turn
     just before, it loses the lease too and the new record runs it again: work repeated, not replies.
     """
     turn = turn_store.get(workspace_id, conversation_id, turn_id, consistent=True)
-    if turn is None or turn["status"] in turn_store.TERMINAL:
+    if turn is None or turn["status"] in turn_store.SETTLED:
         return turn
     requeues = int(turn.get("requeues", 0))
     condition = "#st = :status AND attempts = :attempts"
@@ -450,7 +618,7 @@ def _hand_over(workspace_id: str, conversation_id: str, turn_id: str) -> dict[st
         )
     except table.ConditionFailed:
         current = turn_store.get(workspace_id, conversation_id, turn_id, consistent=True)
-        return current if current is not None and current["status"] in turn_store.TERMINAL else None
+        return current if current is not None and current["status"] in turn_store.SETTLED else None
     try:
         queues.enqueue_turn(workspace_id, conversation_id, turn_id, attempt=requeues + 1)
     except Exception:
@@ -468,7 +636,7 @@ def _timed_out(ids: dict[str, str]) -> GatewayTimeout:
 
 
 # -- the answer ------------------------------------------------------------------------------------
-def _completion(model: str, turn: dict[str, Any]) -> ChatCompletion:
+def _completion(model: str, turn: dict[str, Any], spent: _Spent) -> ChatCompletion:
     ids = {"conversation_id": turn["conversation_id"], "turn_id": turn["id"]}
     if turn["status"] == "failed":
         error = turn.get("error") or {}
@@ -478,6 +646,8 @@ def _completion(model: str, turn: dict[str, Any]) -> ChatCompletion:
             f"{error.get('message') or 'no reason was given'}",
             details=[{**ids, "code": kind, "error_type": kind}],
         )
+    if turn["status"] == "requires_action":
+        return _tool_calls_completion(model, turn, spent)
     reply = _reply(turn)
     if reply is None:
         raise errors.Conflict(
@@ -486,39 +656,80 @@ def _completion(model: str, turn: dict[str, Any]) -> ChatCompletion:
             details=[{**ids, "code": f"turn_{turn['status']}"}],
         )
     usage = turn.get("usage") or {}
-    calls = [
-        ToolCallOut(
-            id=str(call.get("id") or ""),
-            function=ToolCallFunction(
-                name=str(call.get("name") or ""), arguments=json.dumps(call.get("arguments") or {})
-            ),
-        )
-        for call in reply.get("tool_calls") or []
-    ]
     return ChatCompletion(
         id="chatcmpl-" + turn["id"],
         created=unix(turn["created_at"]),
         model=model,
         choices=[
             Choice(
-                message=AssistantMessage(content=reply["content"], tool_calls=calls or None),
-                finish_reason=_finish_reason(turn, bool(calls)),
+                message=AssistantMessage(content=reply["content"]),
+                finish_reason=_finish_reason(turn),
             )
         ],
-        usage=CompletionUsage(
-            prompt_tokens=int(usage.get("input_tokens", 0)),
-            completion_tokens=int(usage.get("output_tokens", 0)),
-            total_tokens=int(usage.get("total_tokens", 0)),
+        usage=_usage(
+            int(usage.get("input_tokens", 0)) - spent.input_tokens,
+            int(usage.get("output_tokens", 0)) - spent.output_tokens,
         ),
-        parley=ParleyExtras(
-            **ids,
-            message_id=reply["id"],
-            request_message_id=turn["request_message_id"],
-            agent_id=turn.get("agent_id"),
-            status=turn["status"],
-            sources=[Source.model_validate(source) for source in turn.get("sources") or []],
-            follow_ups=list(turn.get("follow_ups") or []),
+        parley=_extras(turn, reply["id"]),
+    )
+
+
+def _tool_calls_completion(model: str, turn: dict[str, Any], spent: _Spent) -> ChatCompletion:
+    """The calls a turn in requires_action waits for, as an assistant message that asks for them."""
+    from parley.agent.tool_loop import chain_id  # imported already: the turn ran in this process
+
+    round_number = int((turn.get("loop") or {}).get("round", 0))
+    caller_id = chain_id(turn, round_number, "a")
+    item = message_store.get(turn["workspace_id"], turn["conversation_id"], caller_id, consistent=True)
+    caller = message_store.resolve_content([item])[0] if item else {}
+    required = (turn.get("required_action") or {}).get("submit_tool_outputs") or {}
+    calls = [
+        ToolCallOut(
+            id=str(call["id"]),
+            function=ToolCallFunction(
+                name=str(call["function"]["name"]), arguments=str(call["function"]["arguments"])
+            ),
+        )
+        for call in required.get("tool_calls") or []
+    ]
+    loop = turn.get("loop") or {}
+    return ChatCompletion(
+        # One turn asks for tool calls once a round, then replies: each completion has an id of its own.
+        id=f"chatcmpl-{turn['id']}-{round_number}",
+        created=unix(caller.get("created_at") or turn["created_at"]),
+        model=model,
+        choices=[
+            Choice(
+                message=AssistantMessage(content=caller.get("content") or None, tool_calls=calls),
+                finish_reason="tool_calls",
+            )
+        ],
+        usage=_usage(
+            int(loop.get("input_tokens", 0)) - spent.input_tokens,
+            int(loop.get("output_tokens", 0)) - spent.output_tokens,
         ),
+        parley=_extras(turn, caller.get("id")),
+    )
+
+
+def _extras(turn: dict[str, Any], message_id: str | None) -> ParleyExtras:
+    return ParleyExtras(
+        conversation_id=turn["conversation_id"],
+        turn_id=turn["id"],
+        message_id=message_id,
+        request_message_id=turn["request_message_id"],
+        agent_id=turn.get("agent_id"),
+        status=turn["status"],
+        sources=[Source.model_validate(source) for source in turn.get("sources") or []],
+        follow_ups=list(turn.get("follow_ups") or []),
+    )
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> CompletionUsage:
+    return CompletionUsage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
     )
 
 
@@ -531,9 +742,8 @@ def _reply(turn: dict[str, Any]) -> dict[str, Any] | None:
     return message_store.resolve_content([item])[0] if item else None
 
 
-def _finish_reason(turn: dict[str, Any], has_tool_calls: bool) -> str:
-    if has_tool_calls:
-        return "tool_calls"
+def _finish_reason(turn: dict[str, Any]) -> str:
     model_steps = [step for step in turn.get("steps") or [] if step.get("type") == "model"]
     reason = (model_steps[-1].get("detail") or {}).get("finish_reason") if model_steps else None
-    return str(reason or "stop")
+    # Tool calls the turn did not act on (no tools were offered) leave a reply that ends the turn.
+    return "stop" if reason in (None, "tool_calls") else str(reason)
