@@ -88,7 +88,7 @@ def test_a_client_tool_round_trip_over_http(api: ApiClient, key: str) -> None:
 class _ToolServer(http.server.BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         self.received.append({"headers": dict(self.headers.items()), "body": body})
         answer = json.dumps({"city": json.loads(body)["city"], "temperature_c": 7}).encode()

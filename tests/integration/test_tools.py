@@ -310,7 +310,7 @@ def test_an_unknown_tool_is_answered_with_a_tool_error_and_the_turn_goes_on(invo
     (tool_step,) = [s for s in done["steps"] if s["type"] == "tool"]
     assert tool_step["detail"]["is_error"] is True
     assert "no tool named 'no_such_tool'" in tool_step["detail"]["output"]
-    result = [m for m in messages_of(invoke, key, conv["id"]) if m["role"] == "tool"][0]
+    result = next(m for m in messages_of(invoke, key, conv["id"]) if m["role"] == "tool")
     assert result["meta_data"]["is_error"] is True
 
 
