@@ -53,6 +53,9 @@ BODIES: dict[str, Any] = {
     "PATCH /v1/memories/{memory_id}": {"memory": "taken"},
     "PUT /api/v1/memories/{memory_id}": {"memory": "taken"},
     "POST /api/v1/memories/{memory_id}/replace": {"memory": "taken"},
+    "POST /v1/conversations/{conversation_id}/turns/{turn_id}/tool-outputs": {
+        "tool_outputs": [{"tool_call_id": "call_1", "output": "x"}]
+    },
 }
 # Multipart routes: (body, content type).
 BOUNDARY = "isolation-boundary"
@@ -351,6 +354,8 @@ NO_FOREIGN_ID = {
     "POST /v1/webhooks",
     "POST /v1/workspaces",
     "POST /v1/api-keys",
+    # Rotates the caller's own workspace's secret.
+    "POST /v1/tool-signing-secret",
     "PUT /v1/settings/models",
     "POST /v2/create_job",
     "POST /v2/create_files_inbox",

@@ -40,8 +40,8 @@ def llm() -> Iterator[HTTPServer]:
     server.stop()
 
 
-def ask(api: ApiClient, key: str, llm: HTTPServer, content: str, **options: Any) -> dict[str, Any]:
-    """A conversation answered through an openai provider at ``llm``; returns the turn once it has ended."""
+def openai_agent(api: ApiClient, key: str, llm: HTTPServer, **options: Any) -> str:
+    """An agent answering through an openai provider at ``llm``."""
     status, _, provider = api.post(
         "/v1/providers",
         headers=auth(key),
@@ -59,7 +59,13 @@ def ask(api: ApiClient, key: str, llm: HTTPServer, content: str, **options: Any)
         headers=auth(key),
         json={"name": "LLM", "provider_id": provider["id"], "is_default": False},
     )
-    _, _, conversation = api.post("/v1/conversations", headers=auth(key), json={"agent_id": agent["id"]})
+    return str(agent["id"])
+
+
+def ask(api: ApiClient, key: str, llm: HTTPServer, content: str, **options: Any) -> dict[str, Any]:
+    """A conversation answered through an openai provider at ``llm``; returns the turn once it has ended."""
+    agent_id = openai_agent(api, key, llm, **options)
+    _, _, conversation = api.post("/v1/conversations", headers=auth(key), json={"agent_id": agent_id})
     _, _, sent = api.post(
         f"/v1/conversations/{conversation['id']}/messages", headers=auth(key), json={"content": content}
     )
@@ -86,17 +92,50 @@ def test_a_429_then_success_completes_the_turn(api, key, llm):
     assert reply["content"] == "after a pause"
 
 
-def test_a_tool_call_reply_is_kept_on_the_reply_message(api, key, llm):
+LOOKUP = {
+    "type": "function",
+    "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}},
+}
+
+
+def test_a_tool_call_pauses_the_turn_and_the_output_goes_back_to_the_model(api, key, llm):
+    # Given a model that calls the client tool `lookup`, then answers from its output
     call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "tides"}'}}
-    llm.expect_request("/v1/chat/completions").respond_with_response(completion("", [call]))
+    llm.expect_ordered_request("/v1/chat/completions").respond_with_response(completion("", [call]))
+    llm.expect_ordered_request("/v1/chat/completions").respond_with_response(completion("High tide at noon."))
+    agent_id = openai_agent(api, key, llm)
+    _, _, conversation = api.post("/v1/conversations", headers=auth(key), json={"agent_id": agent_id})
+    path = f"/v1/conversations/{conversation['id']}"
 
-    turn = ask(api, key, llm, "look it up")
-
-    assert turn["status"] == "completed"
-    _, _, reply = api.get(
-        f"/v1/conversations/{turn['conversation_id']}/messages/{turn['reply_message_id']}", headers=auth(key)
+    # When a message offers the tool
+    _, _, sent = api.post(
+        f"{path}/messages", headers=auth(key), json={"content": "look it up", "tools": [LOOKUP]}
     )
-    assert reply["tool_calls"] == [{"id": "call_1", "name": "lookup", "arguments": {"q": "tides"}}]
+    _, _, turn = api.get(f"{path}/turns/{sent['turn']['id']}?wait=15", headers=auth(key))
+
+    # Then the turn waits for the tool's output, with the model's call as it made it
+    assert turn["status"] == "requires_action", turn
+    (pending,) = turn["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert pending["function"]["name"] == "lookup"
+    assert json.loads(pending["function"]["arguments"]) == {"q": "tides"}
+    first = json.loads(llm.log[0][0].get_data())
+    assert first["tools"][0]["function"]["name"] == "lookup"
+
+    # And the output submitted goes back to the model as a tool message for that call
+    status, _, _ = api.post(
+        f"{path}/turns/{turn['id']}/tool-outputs",
+        headers=auth(key),
+        json={"tool_outputs": [{"tool_call_id": pending["id"], "output": "noon"}]},
+    )
+    assert status == 200
+    _, _, done = api.get(f"{path}/turns/{turn['id']}?wait=15", headers=auth(key))
+    assert done["status"] == "completed", done
+    second = json.loads(llm.log[1][0].get_data())
+    assistant, tool = second["messages"][-2:]
+    assert assistant["tool_calls"][0]["id"] == tool["tool_call_id"] == pending["id"]
+    assert tool["content"] == "noon"
+    _, _, reply = api.get(f"{path}/messages/{done['reply_message_id']}", headers=auth(key))
+    assert reply["content"] == "High tide at noon."
 
 
 def test_a_malformed_response_fails_the_turn_with_a_readable_reason(api, key, llm):

@@ -71,7 +71,7 @@ def test_a_server_that_is_down_is_an_error_output_not_an_exception(aws, private_
 
     down = mcp.call_tool(mcp.McpServer(f"http://127.0.0.1:{_free_port()}/mcp", timeout_s=3), "add", {})
 
-    assert down.is_error and "could not be used" in down.output
+    assert down.is_error and "could not be reached" in down.output
 
 
 def test_loopback_is_refused_unless_the_deployment_allows_it(aws, mcp_url):

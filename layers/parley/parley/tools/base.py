@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# A tool output longer than this is cut before the model reads it (the whole output is still stored,
-# in S3 past the inline limit, as large message bodies are).
+# A tool output longer than this is cut (its detail says truncated) before the model reads it or it
+# is stored; a stored output past the message inline limit goes to S3, as large message bodies do.
 MAX_OUTPUT_CHARS = 100_000
 
 
