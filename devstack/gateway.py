@@ -58,6 +58,7 @@ UNAUTHORIZED = (401, "Unauthorized")
 FORBIDDEN = (403, "Forbidden")
 INTERNAL_ERROR = (500, "Internal Server Error")
 TOO_LARGE = (413, "Request Entity Too Large")
+BAD_REQUEST = (400, "Bad Request")
 
 
 # ------------------------------------------------------------------------------------- routing
@@ -324,6 +325,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _Malformed(Exception):
+    """The request's framing (Content-Length, chunk sizes) cannot be read."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
     # Headers and body go out in two writes; with Nagle the body waits for the client's delayed ACK.
@@ -335,9 +340,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw_path, _, raw_query = self.path.partition("?")
         try:
             body = self._read_body()
-        except _TooLarge:
+        except (_TooLarge, _Malformed) as exc:
             self.close_connection = True  # the body was not read: the connection cannot be reused
-            response, request_id = message_response(*TOO_LARGE), new_request_id()
+            refusal = TOO_LARGE if isinstance(exc, _TooLarge) else BAD_REQUEST
+            response, request_id = message_response(*refusal), new_request_id()
         else:
             request = Request(
                 self.command, raw_path, raw_query, self._forwarded_headers(), body, self.client_address[0]
@@ -353,7 +359,22 @@ class _Handler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"{self.command} {self.path} {response.status} {elapsed:.1f} ms\n")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_any  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        """Every method is routed (the base class answers one it has no ``do_<METHOD>`` for with an
+        HTML 501): API Gateway answers a method no route takes with its JSON 404, as for a path."""
+        if name.startswith("do_"):
+            return self.do_any
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's own refusals (an unreadable request line, too many headers) as API Gateway
+        words its errors: JSON ``{"message": ...}``, not the base class's HTML page."""
+        self.close_connection = True  # what was not parsed cannot be skipped: the connection is done
+        if not self.request_version.startswith("HTTP/1."):
+            # An unreadable request line leaves HTTP/0.9, which has no status line: answer in 1.1.
+            self.request_version = "HTTP/1.1"
+        phrase = self.responses.get(code, ("Error", ""))[0]
+        self._send(message_response(code, phrase), new_request_id())
 
     def _forwarded_headers(self) -> list[tuple[str, str]]:
         """The request's headers plus those API Gateway adds before invoking the integration."""
@@ -371,14 +392,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             return self._read_chunked()
-        length = int(self.headers.get("content-length") or 0)
+        declared = (self.headers.get("content-length") or "0").strip()
+        if not (declared.isascii() and declared.isdigit()):  # RFC 9110: 1*DIGIT, nothing else
+            raise _Malformed
+        length = int(declared)
         if length > MAX_BODY_BYTES:
             raise _TooLarge
         return self.rfile.read(length) if length else None
 
     def _read_chunked(self) -> bytes | None:
         chunks, total = [], 0
-        while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
+        while size := self._chunk_size():
             total += size
             if total > MAX_BODY_BYTES:
                 raise _TooLarge
@@ -387,6 +411,12 @@ class _Handler(BaseHTTPRequestHandler):
         while self.rfile.readline().strip():  # trailers
             pass
         return b"".join(chunks) or None
+
+    def _chunk_size(self) -> int:
+        declared = self.rfile.readline().split(b";", 1)[0].strip() or b"0"
+        if not all(char in b"0123456789abcdefABCDEF" for char in declared):  # RFC 9112: 1*HEXDIG
+            raise _Malformed
+        return int(declared, 16)
 
     def _send(self, response: Response, request_id: str) -> None:
         self.send_response(response.status)

@@ -102,6 +102,75 @@ def test_unknown_route_answers_404_like_api_gateway(client: ApiClient, method: s
     assert headers["content-type"] == "application/json"
 
 
+# Found by schemathesis' coverage phase (issue 21): Python's HTTP server answered a method it has no
+# do_<METHOD> for with an HTML 501, a 5xx API Gateway never gives.
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND", "CONNECT"])
+def test_a_method_no_route_takes_answers_api_gateways_json_404(client: ApiClient, method: str) -> None:
+    status, headers, body = client.request(method, "/items/special")
+
+    assert (status, body) == (404, {"message": "Not Found"})
+    assert headers["content-type"] == "application/json"
+
+
+def test_head_on_a_get_route_answers_the_404_without_a_body(client: ApiClient) -> None:
+    status, headers, raw = client.raw("HEAD", "/items/special")
+
+    assert (status, raw) == (404, b"")
+    assert headers["content-type"] == "application/json"
+    assert headers["content-length"] == str(len(b'{"message":"Not Found"}'))  # what a GET would carry
+
+
+def test_cors_preflight_reaches_an_any_route(client: ApiClient) -> None:
+    # With no CorsConfiguration, API Gateway routes OPTIONS as any other method: an ANY route answers
+    # the preflight itself.
+    preflight = {"origin": "https://app.example", "access-control-request-method": "POST"}
+
+    event = echoed(client, "OPTIONS", "/public/items", headers=preflight)
+
+    assert event["requestContext"]["http"]["method"] == "OPTIONS"
+    assert event["headers"]["access-control-request-method"] == "POST"
+
+
+def test_cors_preflight_without_a_route_answers_the_json_404(client: ApiClient) -> None:
+    preflight = {"origin": "https://app.example", "access-control-request-method": "GET"}
+
+    status, _, body = client.request("OPTIONS", "/items/special", headers=preflight)
+
+    assert (status, body) == (404, {"message": "Not Found"})
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"content-length: ten\r\n\r\n",
+        b"content-length: -1\r\n\r\n",
+        b"transfer-encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["length-not-a-number", "negative-length", "chunk-size-not-hex"],
+)
+def test_unreadable_body_framing_answers_400_as_json(toy: RunningDevstack, framing: bytes) -> None:
+    port = int(toy.url.rsplit(":", 1)[1])
+    request = b"POST /items HTTP/1.1\r\nhost: x\r\n" + framing
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        response = b"".join(iter(lambda: sock.recv(65536), b"")).decode()  # until it closes
+
+    assert response.startswith("HTTP/1.1 400")
+    assert response.endswith('{"message":"Bad Request"}')
+
+
+def test_an_unreadable_request_line_answers_400_as_json(toy: RunningDevstack) -> None:
+    port = int(toy.url.rsplit(":", 1)[1])
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"NONSENSE\r\n\r\n")
+        response = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+
+    assert response.startswith("HTTP/1.1 400")
+    assert response.endswith('{"message":"Bad Request"}')
+
+
 # --------------------------------------------------------------------------------- event shape
 
 

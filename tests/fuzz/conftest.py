@@ -8,14 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import schemathesis
-from schemathesis import GenerationMode
 
 from tests.e2e.devstack_process import REPO_ROOT, ApiClient, RunningDevstack, start_devstack
 
 COMMITTED_DOCUMENT = REPO_ROOT / "openapi.json"
-# Per operation and generation mode; tuned so the whole fuzz run stays within ~3 minutes on 2 cores.
-EXAMPLES_PER_OPERATION = 8
 
 
 def documented_operations(
@@ -72,21 +68,3 @@ def served_document(fuzz_api: ApiClient) -> dict[str, Any]:
     served = [(m.upper(), p) for p, item in document["paths"].items() for m in item]
     assert served == documented_operations(), "the devstack serves another document than openapi.json"
     return document
-
-
-@pytest.fixture(scope="session")
-def served_schema(
-    fuzz_stack: RunningDevstack, served_document: dict[str, Any], auth_headers: dict[str, str]
-) -> schemathesis.BaseSchema:
-    """The schema schemathesis fuzzes: the document the devstack serves, aimed at the devstack, every
-    call with the admin key. Bounded and reproducible: a fixed number of examples per operation, each
-    mode (valid and invalid inputs), derived from a fixed seed, with no example database."""
-    schema = schemathesis.openapi.from_dict(served_document)
-    schema.config.update(base_url=fuzz_stack.url, headers=auth_headers, request_timeout=30)
-    schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-        max_examples=EXAMPLES_PER_OPERATION,
-        deterministic=True,
-        database="none",
-    )
-    return schema

@@ -1,6 +1,6 @@
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from parley.models.base import ListQuery, RequestModel, ResponseModel
 
@@ -12,9 +12,18 @@ class CreateConversation(RequestModel):
 
 
 class UpdateConversation(RequestModel):
+    """A partial update: absent fields are kept; null clears title, agent_id or metadata."""
+
     title: str | None = Field(None, max_length=500)
     agent_id: str | None = Field(None, max_length=64)
     metadata: dict[str, Any] | None = Field(None, max_length=50)
+
+    # A stored conversation always has an object here (every read relies on it): null is stored as
+    # empty, never as null.
+    @field_validator("metadata")
+    @classmethod
+    def _null_clears_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        return {} if value is None else value
 
 
 class ConversationListQuery(ListQuery):

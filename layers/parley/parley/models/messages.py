@@ -1,6 +1,6 @@
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from parley.models.base import ListQuery, RequestModel, ResponseModel
 from parley.models.fields import MAX_CONTENT_CHARS
@@ -55,13 +55,41 @@ class SendMessage(NewMessage):
 
 
 class EditMessage(RequestModel):
-    content: str = Field(max_length=MAX_CONTENT_CHARS)
+    # An edit's text is the whole new version: blank, it would ask the model nothing. Kept as typed
+    # (not stripped): leading and trailing whitespace can be meaningful (code, poetry).
+    content: str = Field(
+        min_length=1,
+        max_length=MAX_CONTENT_CHARS,
+        description="The new version's text: not empty, not only whitespace",
+        json_schema_extra={"pattern": r"\S"},
+    )
     respond: bool = True
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("may not be only whitespace")
+        return value
 
 
 class UpdateMessage(RequestModel):
+    """A partial update: absent fields are kept; null clears tags or meta_data."""
+
     tags: list[str] | None = Field(None, max_length=MAX_TAGS)
     meta_data: dict[str, Any] | None = Field(None, max_length=50)
+
+    # A stored message always has a list and an object here (every read and edit relies on it): null
+    # is stored as empty, never as null.
+    @field_validator("tags")
+    @classmethod
+    def _null_clears_tags(cls, value: list[str] | None) -> list[str]:
+        return [] if value is None else value
+
+    @field_validator("meta_data")
+    @classmethod
+    def _null_clears_meta_data(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        return {} if value is None else value
 
 
 class ReviseMessage(RequestModel):
