@@ -262,13 +262,140 @@ def test_a_malformed_body_is_a_bad_response(httpserver: HTTPServer, sleeps: Slee
     assert len(httpserver.log) == 1
 
 
-def test_tool_call_arguments_that_are_not_json_are_a_bad_response(httpserver, sleeps):
-    call = {"id": "c", "type": "function", "function": {"name": "lookup", "arguments": "{q: tea"}}
+LOOKUP = ToolSpec("lookup", "Find shops", {"type": "object", "properties": {"q": {"type": "string"}}})
+
+
+@pytest.mark.parametrize(
+    "tool_choice",
+    ["auto", "none", "required", {"type": "function", "function": {"name": "lookup"}}],
+)
+def test_tool_choice_travels_in_the_openai_shape(httpserver, sleeps, tool_choice):
+    httpserver.expect_request(PATH).respond_with_json(completion())
+    provider(httpserver, sleeps).complete(ask(tools=[LOOKUP], tool_choice=tool_choice))
+    _, body = sent(httpserver)
+    assert body["tool_choice"] == tool_choice
+
+
+def test_a_named_tool_choice_is_sent_as_exactly_the_wire_object(httpserver, sleeps):
+    httpserver.expect_request(PATH).respond_with_json(completion())
+    named = {"type": "function", "function": {"name": "lookup", "description": None}, "extra": 1}
+    provider(httpserver, sleeps).complete(ask(tools=[LOOKUP], tool_choice=named))
+    _, body = sent(httpserver)
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "lookup"}}
+
+
+def test_without_tools_no_tool_choice_is_sent(httpserver, sleeps):
+    httpserver.expect_request(PATH).respond_with_json(completion())
+    provider(httpserver, sleeps).complete(ask(tool_choice="required"))
+    _, body = sent(httpserver)
+    assert "tool_choice" not in body and "tools" not in body
+
+
+def test_a_named_tool_choice_without_a_name_is_a_configuration_error(httpserver, sleeps):
+    with pytest.raises(ProviderError) as caught:
+        provider(httpserver, sleeps).complete(ask(tools=[LOOKUP], tool_choice={"type": "function"}))
+    assert caught.value.kind == "configuration"
+    assert httpserver.log == []
+
+
+def test_strict_travels_on_a_function_when_it_is_set(httpserver, sleeps):
+    httpserver.expect_request(PATH).respond_with_json(completion())
+    schema = {"type": "object", "properties": {}, "additionalProperties": False}
+    tools = [
+        ToolSpec("strict_one", "", schema, strict=True),
+        ToolSpec("lax_one", "", schema, strict=False),
+        ToolSpec("plain_one", "", schema),
+    ]
+    provider(httpserver, sleeps).complete(ask(tools=tools))
+    _, body = sent(httpserver)
+    functions = {tool["function"]["name"]: tool["function"] for tool in body["tools"]}
+    assert functions["strict_one"]["strict"] is True
+    assert functions["lax_one"]["strict"] is False
+    assert "strict" not in functions["plain_one"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ("{q: tea", "not valid JSON: Expecting property name enclosed in double quotes at character 1"),
+        ('{"q": "tea"', "not valid JSON: Expecting ',' delimiter at character 11"),
+        ('["tea"]', "a JSON array, not an object"),
+        ('"tea"', "a JSON string, not an object"),
+        ("42", "a JSON number, not an object"),
+        ("true", "a JSON boolean, not an object"),
+    ],
+)
+def test_tool_call_arguments_that_are_not_a_json_object_come_back_as_an_arguments_error(
+    httpserver, sleeps, arguments, reason
+):
+    call = {"id": "c", "type": "function", "function": {"name": "lookup", "arguments": arguments}}
+    httpserver.expect_request(PATH).respond_with_json(completion(None, tool_calls=[call]))
+    result = provider(httpserver, sleeps).complete(ask(tools=[LOOKUP]))
+    assert result.tool_calls == (
+        ToolCall(id="c", name="lookup", arguments={}, arguments_error=reason, raw_arguments=arguments),
+    )
+    assert result.finish_reason == "tool_calls"
+    assert len(httpserver.log) == 1  # the model's mistake, not a failed call: nothing is retried
+
+
+@pytest.mark.parametrize("arguments", ["", "  ", None, "null"])
+def test_a_call_without_arguments_has_empty_ones(httpserver, sleeps, arguments):
+    call = {"id": "c", "type": "function", "function": {"name": "lookup", "arguments": arguments}}
+    httpserver.expect_request(PATH).respond_with_json(completion(None, tool_calls=[call]))
+    result = provider(httpserver, sleeps).complete(ask(tools=[LOOKUP]))
+    assert result.tool_calls == (ToolCall(id="c", name="lookup", arguments={}),)
+
+
+def test_arguments_sent_as_a_json_array_rather_than_text_are_an_arguments_error(httpserver, sleeps):
+    call = {"id": "c", "type": "function", "function": {"name": "lookup", "arguments": ["tea"]}}
+    httpserver.expect_request(PATH).respond_with_json(completion(None, tool_calls=[call]))
+    (result,) = provider(httpserver, sleeps).complete(ask(tools=[LOOKUP])).tool_calls
+    assert (result.arguments, result.arguments_error, result.raw_arguments) == (
+        {},
+        "a JSON array, not an object",
+        '["tea"]',
+    )
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"id": "c", "type": "function", "function": {"arguments": "{}"}},
+        {"id": "c", "type": "function", "function": {"name": "", "arguments": "{}"}},
+        {"id": "c", "type": "function"},
+        "lookup",
+    ],
+)
+def test_a_tool_call_without_a_function_name_is_a_bad_response(httpserver, sleeps, call):
     httpserver.expect_request(PATH).respond_with_json(completion(None, tool_calls=[call]))
     with pytest.raises(ProviderError) as caught:
-        provider(httpserver, sleeps).complete(ask())
-    assert caught.value.kind == "bad_response"
-    assert "lookup" in caught.value.message
+        provider(httpserver, sleeps).complete(ask(tools=[LOOKUP]))
+    assert (caught.value.kind, caught.value.retryable) == ("bad_response", False)
+
+
+def test_a_call_the_model_got_wrong_is_shown_back_to_it_as_it_wrote_it(httpserver, sleeps):
+    httpserver.expect_request(PATH).respond_with_json(completion("Tea, then."))
+    wrong = ToolCall("call_0", "lookup", {}, arguments_error="not valid JSON", raw_arguments="{q: tea")
+    request = ChatRequest(
+        model="gpt-4o-mini",
+        messages=[
+            ChatMessage("user", "Tea?"),
+            ChatMessage("assistant", "", tool_calls=(wrong,)),
+            ChatMessage(
+                "tool", "The arguments of lookup are not a JSON object.", tool_call_id="call_0", is_error=True
+            ),
+        ],
+        tools=[LOOKUP],
+    )
+    provider(httpserver, sleeps).complete(request)
+    _, body = sent(httpserver)
+    assert body["messages"][1]["tool_calls"][0]["function"] == {"name": "lookup", "arguments": "{q: tea"}
+    # Chat Completions has no error flag on a tool message: the output says so itself.
+    assert body["messages"][2] == {
+        "role": "tool",
+        "tool_call_id": "call_0",
+        "content": "The arguments of lookup are not a JSON object.",
+    }
 
 
 def test_a_base_url_with_a_query_keeps_it(httpserver: HTTPServer, sleeps: Sleeps):

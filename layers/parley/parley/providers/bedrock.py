@@ -3,14 +3,22 @@
 The ``bedrock-runtime`` client is created once per container (per region and timeouts) and reused by
 every turn; credentials are the function's own role, so a Bedrock provider has no secret. ``extra``
 goes to ``additionalModelRequestFields`` (model-specific parameters such as Anthropic's ``top_k``).
+
+Tools go in ``toolConfig``; ``tool_choice`` maps to its ``toolChoice`` (``auto``, ``any``, ``tool``).
+Converse has no "none", and refuses a history with toolUse/toolResult blocks but no toolConfig: a
+"none" turn offers no tools, unless its history has tool blocks; then it keeps a toolConfig (the
+request's tools, or stand-ins named after the history's calls) and drops any call the model makes.
+docs/reference/bedrock-converse-tool-use.md has the shapes and where they are documented.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from parley.observability import logger
 from parley.providers.base import (
     ChatMessage,
     ChatRequest,
@@ -18,6 +26,7 @@ from parley.providers.base import (
     ErrorKind,
     ProviderError,
     ToolCall,
+    ToolSpec,
     Usage,
     redact,
 )
@@ -37,6 +46,8 @@ _FINISH_REASONS = {
     "content_filtered": "content_filter",
 }
 _MALFORMED = frozenset({"malformed_model_output", "malformed_tool_use"})
+# OpenAI's tool_choice words -> Converse's toolChoice union ("none" has no member: see _tool_config).
+_TOOL_CHOICES: dict[str, dict[str, Any]] = {"auto": {"auto": {}}, "required": {"any": {}}}
 
 # Bedrock error codes -> (kind, retryable).
 _ERRORS: dict[str, tuple[ErrorKind, bool]] = {
@@ -105,12 +116,18 @@ class BedrockProvider:
             response = runtime.converse(**converse_request(request))
         except Exception as exc:
             raise _provider_error(exc) from exc
-        return parse_response(response, request.model)
+        return parse_response(response, request.model, tools_offered=offers_tools(request))
 
 
 # -- wire format -----------------------------------------------------------------------------------
+def offers_tools(request: ChatRequest) -> bool:
+    """Whether the model may call tools in this request ("none" offers them to no one)."""
+    return bool(request.tools) and request.tool_choice != "none"
+
+
 def converse_request(request: ChatRequest) -> dict[str, Any]:
-    arguments: dict[str, Any] = {"modelId": request.model, "messages": _messages(request.messages)}
+    messages = _messages(request.messages)
+    arguments: dict[str, Any] = {"modelId": request.model, "messages": messages}
     system = [{"text": m.content} for m in request.messages if m.role == "system" and m.content]
     if system:
         arguments["system"] = system
@@ -125,22 +142,61 @@ def converse_request(request: ChatRequest) -> dict[str, Any]:
     }
     if inference:
         arguments["inferenceConfig"] = inference
-    if request.tools:
-        arguments["toolConfig"] = {
-            "tools": [
-                {
-                    "toolSpec": {
-                        "name": tool.name,
-                        "description": tool.description,
-                        "inputSchema": {"json": tool.parameters},
-                    }
-                }
-                for tool in request.tools
-            ]
-        }
+    tool_config = _tool_config(request, messages)
+    if tool_config:
+        arguments["toolConfig"] = tool_config
     if request.extra:
         arguments["additionalModelRequestFields"] = dict(request.extra)
     return arguments
+
+
+def _tool_config(request: ChatRequest, messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if offers_tools(request):
+        config: dict[str, Any] = {"tools": [_tool(tool) for tool in request.tools]}
+        if request.tool_choice is not None:
+            config["toolChoice"] = _tool_choice(request.tool_choice)
+        return config
+    called = [
+        block["toolUse"]["name"] for message in messages for block in message["content"] if "toolUse" in block
+    ]
+    if not called and not any("toolResult" in b for m in messages for b in m["content"]):
+        return None
+    # Converse refuses toolUse/toolResult blocks without a toolConfig ("The toolConfig field must be
+    # defined when using toolUse and toolResult content blocks"), and a toolConfig needs one tool at
+    # least. No toolChoice: "auto" is the only member that does not force a call; a call the model
+    # makes anyway is dropped (parse_response, tools_offered=False).
+    if request.tools:
+        return {"tools": [_tool(tool) for tool in request.tools]}
+    names = list(dict.fromkeys(called)) or ["unavailable_tool"]
+    return {"tools": [_tool(_stand_in(name)) for name in names]}
+
+
+def _stand_in(name: str) -> ToolSpec:
+    """A tool the history called that this request does not offer."""
+    return ToolSpec(name, "No longer available: do not call it.", {"type": "object", "properties": {}})
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": tool.name, "inputSchema": {"json": tool.parameters}}
+    if tool.description:  # Converse refuses an empty description (minimum length 1)
+        spec["description"] = tool.description
+    # Only true travels: false is Converse's default, and models without structured outputs may refuse
+    # the field whatever its value.
+    if tool.strict:
+        spec["strict"] = True
+    return {"toolSpec": spec}
+
+
+def _tool_choice(choice: str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(choice, str):
+        if choice in _TOOL_CHOICES:
+            return _TOOL_CHOICES[choice]
+        raise ProviderError("configuration", f"Bedrock has no tool_choice {choice!r}.")
+    function = choice.get("function")
+    name = function.get("name") if isinstance(function, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise ProviderError("configuration", "A named tool_choice needs function.name.")
+    return {"tool": {"name": name}}
 
 
 def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
@@ -162,14 +218,13 @@ def _messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
 
 def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
     if message.role == "tool":
-        return [
-            {
-                "toolResult": {
-                    "toolUseId": message.tool_call_id or "",
-                    "content": [{"text": message.content or "(empty)"}],
-                }
-            }
-        ]
+        result: dict[str, Any] = {
+            "toolUseId": message.tool_call_id or "",
+            "content": [{"text": message.content or "(empty)"}],
+        }
+        if message.is_error:
+            result["status"] = "error"
+        return [{"toolResult": result}]
     # Converse refuses empty text blocks: an assistant turn that only called tools has none.
     blocks: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
     blocks.extend(
@@ -179,7 +234,11 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
     return blocks
 
 
-def parse_response(response: Mapping[str, Any], requested_model: str = "") -> ChatResult:
+def parse_response(
+    response: Mapping[str, Any], requested_model: str = "", *, tools_offered: bool = True
+) -> ChatResult:
+    """The Converse response as a ChatResult; with ``tools_offered`` false, calls are dropped (a
+    "none" request whose history made Bedrock need a toolConfig)."""
     stop_reason = str(response.get("stopReason") or "end_turn")
     if stop_reason in _MALFORMED:
         raise ProviderError("bad_response", f"The model's output was malformed ({stop_reason}).")
@@ -192,12 +251,16 @@ def parse_response(response: Mapping[str, Any], requested_model: str = "") -> Ch
         if "text" in block:
             texts.append(block["text"])
         elif "toolUse" in block:
-            use = block["toolUse"]
-            arguments = use.get("input")
-            if not isinstance(arguments, dict):
-                name = use.get("name")
-                raise ProviderError("bad_response", f"The input of tool call {name!r} is not an object.")
-            calls.append(ToolCall(id=use.get("toolUseId", ""), name=use.get("name", ""), arguments=arguments))
+            calls.append(_tool_call(block["toolUse"]))
+    finish_reason = _FINISH_REASONS.get(stop_reason, stop_reason)
+    if calls and not tools_offered:
+        logger.warning(
+            "the model called tools it was not offered; the calls are dropped",
+            extra={"provider_kind": "bedrock", "tool_calls": len(calls)},
+        )
+        calls = []
+        if finish_reason == "tool_calls":
+            finish_reason = "stop"
     usage = response.get("usage") or {}
     return ChatResult(
         content="".join(texts),
@@ -205,8 +268,38 @@ def parse_response(response: Mapping[str, Any], requested_model: str = "") -> Ch
         usage=Usage(
             input_tokens=int(usage.get("inputTokens", 0)), output_tokens=int(usage.get("outputTokens", 0))
         ),
-        finish_reason=_FINISH_REASONS.get(stop_reason, stop_reason),
+        finish_reason=finish_reason,
         model=requested_model,
+    )
+
+
+def _tool_call(use: Mapping[str, Any]) -> ToolCall:
+    """An input that is not an object is the model's mistake to retry (``arguments_error``)."""
+    name = use.get("name")
+    if not isinstance(name, str) or not name:
+        raise ProviderError("bad_response", "Bedrock returned a toolUse without a tool name.")
+    call_id = str(use.get("toolUseId") or "")
+    arguments = use.get("input")
+    if arguments is None:
+        return ToolCall(call_id, name, {})
+    if not isinstance(arguments, dict):
+        return ToolCall(
+            call_id,
+            name,
+            {},
+            arguments_error=f"a JSON {_json_kind(arguments)}, not an object",
+            raw_arguments=json.dumps(arguments),
+        )
+    return ToolCall(call_id, name, arguments)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return (
+        "string" if isinstance(value, str) else "array" if isinstance(value, list) else type(value).__name__
     )
 
 

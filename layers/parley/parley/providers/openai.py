@@ -8,6 +8,10 @@ fails cleanly before its worker's own timeout.
 
 ``ChatRequest.top_k`` is not part of Chat Completions and is not sent; servers that accept it (vLLM,
 Ollama) get it through ``ChatRequest.extra``, which is merged into the request body.
+
+A tool call whose ``function.arguments`` is not a JSON object (the model "does not always generate
+valid JSON", says the API reference) comes back with ``arguments_error`` and ``raw_arguments``, so the
+tool loop can tell the model and let it call again; docs/reference/openai-tool-calls.md has the shapes.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from parley.providers.base import (
     ChatResult,
     ProviderError,
     ToolCall,
+    ToolSpec,
     Usage,
     redact,
 )
@@ -193,19 +198,39 @@ class OpenAIProvider:
 def request_body(request: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"model": request.model, "messages": [_message(m) for m in request.messages]}
     if request.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-            }
-            for t in request.tools
-        ]
+        body["tools"] = [_tool(tool) for tool in request.tools]
+        # Only beside tools: the spec defines tool_choice by the tools present, and with none there is
+        # nothing to choose (OpenAI-compatible servers may refuse it).
+        if request.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
     for name in ("temperature", "top_p", "max_tokens", "seed"):
         value = getattr(request, name)
         if value is not None:
             body[name] = value
     body.update(request.extra)
     return body
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    function: dict[str, Any] = {
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.parameters,
+    }
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: str | Mapping[str, Any]) -> str | dict[str, Any]:
+    """``"auto"``, ``"none"``, ``"required"`` as they are; a named tool as exactly the wire's object."""
+    if isinstance(choice, str):
+        return choice
+    function = choice.get("function")
+    name = function.get("name") if isinstance(function, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise ProviderError("configuration", "A named tool_choice needs function.name.")
+    return {"type": "function", "function": {"name": name}}
 
 
 def _message(message: ChatMessage) -> dict[str, Any]:
@@ -218,7 +243,11 @@ def _message(message: ChatMessage) -> dict[str, Any]:
             {
                 "id": call.id,
                 "type": "function",
-                "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                # What the model wrote, when it is known: a call it got wrong is shown back as it was.
+                "function": {
+                    "name": call.name,
+                    "arguments": call.raw_arguments or json.dumps(call.arguments),
+                },
             }
             for call in message.tool_calls
         ]
@@ -253,24 +282,38 @@ def parse_response(body: bytes, requested_model: str = "") -> ChatResult:
 
 
 def _tool_call(raw: Any) -> ToolCall:
+    """A call as the model made it; arguments that are not a JSON object are the model's mistake to
+    retry (``arguments_error``), not a failed response."""
     function = raw.get("function") if isinstance(raw, dict) else None
-    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
         raise ProviderError("bad_response", "The provider returned a tool call without a function name.")
-    arguments = function.get("arguments")
+    call_id, name = str(raw.get("id") or ""), function["name"]
+    arguments, raw_arguments = function.get("arguments"), None
     if isinstance(arguments, str):
+        raw_arguments = arguments
         try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
-        except ValueError as exc:
-            raise ProviderError(
-                "bad_response", f"The arguments of tool call {function['name']!r} are not valid JSON."
-            ) from exc
+            # Some servers send "" for a function without parameters.
+            arguments = json.loads(arguments) if arguments.strip() else None
+        except json.JSONDecodeError as exc:
+            reason = f"not valid JSON: {exc.msg} at character {exc.pos}"
+            return ToolCall(call_id, name, {}, arguments_error=reason, raw_arguments=raw_arguments)
     if arguments is None:
-        arguments = {}
+        return ToolCall(call_id, name, {})
     if not isinstance(arguments, dict):
-        raise ProviderError(
-            "bad_response", f"The arguments of tool call {function['name']!r} are not a JSON object."
-        )
-    return ToolCall(id=str(raw.get("id") or ""), name=function["name"], arguments=arguments)
+        reason = f"a JSON {_json_kind(arguments)}, not an object"
+        raw_arguments = raw_arguments if raw_arguments is not None else json.dumps(arguments)
+        return ToolCall(call_id, name, {}, arguments_error=reason, raw_arguments=raw_arguments)
+    return ToolCall(call_id, name, arguments)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return (
+        "string" if isinstance(value, str) else "array" if isinstance(value, list) else type(value).__name__
+    )
 
 
 def _error_detail(body: bytes) -> str:
