@@ -19,7 +19,8 @@ Why it looks the way it does:
 * **Secrets.** Header values are API keys: no output, error, detail or log line carries them (error text
   a server sends back has them masked), and the detail names the server's host, never its URL.
 * **Protocol eras.** The SDK's ``auto`` mode probes ``server/discover`` (2026-07-28, stateless) and falls
-  back to the ``initialize`` handshake that servers before it speak. See docs/reference/mcp.md.
+  back to the ``initialize`` handshake that servers before it speak.
+  See docs/reference/mcp-streamable-http.md.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def list_tools(server: McpServer, *, allow_private: bool | None = None) -> list[
     tools, complete = _run(server, _list_all)
     if not complete:
         logger.warning(
-            "MCP server lists more tools than are offered", extra=_log_fields(server, offered=MAX_TOOLS)
+            "MCP server lists more tools than are offered", extra=_log_fields(server, offered=len(tools))
         )
     return tools
 
