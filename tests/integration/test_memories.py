@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from parley import clock
-from parley.agent.memory_prompt import EXTRACTION_INSTRUCTIONS
+from parley.memory_prompt import EXTRACTION_INSTRUCTIONS
 from parley.providers.scripted import ScriptedProvider
 from parley.services import memories as memory_service
 from tests.integration.test_turns import make_agent

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from parley.agent.memory_prompt import EXTRACTION_INSTRUCTIONS, extraction_input, read_extraction_input
+from parley.memory_prompt import EXTRACTION_INSTRUCTIONS, extraction_input, read_extraction_input
 from parley.providers.base import ChatMessage, ChatRequest
 from parley.providers.scripted import ScriptedProvider
 

@@ -375,7 +375,7 @@ def _run_round(
     state.round += 1
     calls = result.tool_calls
     parent = state.last_message_id or turn["request_message_id"]
-    caller_id = tool_loop.chain_id(turn, state.round, "a")
+    caller_id = message_store.chain_id(turn, state.round, "a")
     written = [
         message_store.chain_message(
             turn, caller_id, parent, "assistant", result.content, tool_calls=tool_loop.wire_tool_calls(calls)
@@ -397,7 +397,7 @@ def _run_round(
             assert tool is not None
             output = agent_toolset.run(tool, context, call, f"{turn['id']}.{state.round}.{calls.index(call)}")
         steps.append(tool_loop.tool_step(call, tool, started, began, output))
-        message_id = tool_loop.chain_id(turn, state.round, f"r{len(written) - 1:02d}")
+        message_id = message_store.chain_id(turn, state.round, f"r{len(written) - 1:02d}")
         written.append(tool_loop.result_message(turn, message_id, written[-1]["id"], call, output))
         answered.append(
             ChatMessage(role="tool", content=output.output, tool_call_id=call.id, is_error=output.is_error)
@@ -411,7 +411,7 @@ def _run_round(
     state.tool_calls += len(calls)
     state.chain_length += len(written)
     pending = [
-        tool_loop.Pending(call, tool_loop.chain_id(turn, state.round, f"r{len(written) - 1 + n:02d}"))
+        tool_loop.Pending(call, message_store.chain_id(turn, state.round, f"r{len(written) - 1 + n:02d}"))
         for n, call in enumerate(client_calls)
     ]
     state.last_message_id = written[-1]["id"]

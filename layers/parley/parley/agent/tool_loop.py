@@ -8,8 +8,8 @@ last written round, so a tool that already ran is not run again; an HTTP tool's 
 round's own key, so even a call whose round was lost to a crash repeats with the same id.
 
 The chain hangs under the request message: request -> assistant (tool calls) -> results -> assistant
--> ... -> reply. Its messages' ids derive from the request and the turn (``chain_id``) and sort
-between the request and the reply, so listings and later histories read them in order.
+-> ... -> reply. Its messages' ids derive from the request and the turn (``message_store.chain_id``)
+and sort between the request and the reply, so listings and later histories read them in order.
 """
 
 from __future__ import annotations
@@ -87,13 +87,6 @@ class LoopEnded(Exception):
     def __init__(self, outcome: str) -> None:
         super().__init__(outcome)
         self.outcome = outcome
-
-
-def chain_id(turn: dict[str, Any], round_number: int, suffix: str) -> str:
-    """The request's id, then the turn's (a regenerated answer has a chain of its own), then the place
-    in the chain: ids sort after the request and before the reply (whose id is the turn's), in order."""
-    request = turn["request_message_id"].removeprefix("msg_")
-    return f"msg_{request}_{turn['id'].removeprefix('turn_')[10:]}_{round_number:02d}{suffix}"
 
 
 def wire_tool_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:

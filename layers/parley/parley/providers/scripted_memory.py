@@ -1,7 +1,7 @@
 """The scripted provider's memory extraction (``purpose="memory"``): deterministic, rule-based.
 
 It reads the extraction request that ``parley.services.memories.remember`` writes (known memories with
-their ids, and the conversation; parley.agent.memory_prompt) and answers what a model would, as JSON
+their ids, and the conversation; parley.memory_prompt) and answers what a model would, as JSON
 ``{"memories": [{"id": <known id> | null, "memory": "<fact>"}]}``. A request that is not in that shape
 is read as a conversation of its own user messages, with no known memories.
 
@@ -36,7 +36,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from parley.agent.memory_prompt import normalised, read_extraction_input
+from parley.memory_prompt import normalised, read_extraction_input
 from parley.providers.base import ChatMessage
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -99,6 +99,11 @@ _SYSTEM_ROLES = frozenset({"system", "developer"})
 _STORED_ROLE = {"user": "user", "assistant": "assistant", "tool": "tool", "function": "tool"}
 
 
+# Runs one turn in this process and says how it went: the agent's ``pipeline.run_turn``, passed in by
+# the handler (services sit above the agent and do not import it).
+RunTurn = Callable[[str, str, str], str]
+
+
 class GatewayTimeout(errors.ParleyError):
     status, type = 504, "timeout"
 
@@ -145,6 +150,7 @@ def complete(
     *,
     user_id: str | None,
     conversation_id: str | None,
+    run_turn: RunTurn,
 ) -> Answer:
     deadline = time.monotonic() + DEADLINE_SECONDS
     workspace_id = principal.workspace_id
@@ -162,7 +168,7 @@ def complete(
     _check_tool_choice(body, agent)
     config = _config(body, agent, _system(body.messages))
     if answers:
-        return _resume(principal, body, answers, conversation_id, config, deadline)
+        return _resume(principal, body, answers, conversation_id, config, run_turn, deadline)
     assert prompt is not None
 
     if conversation_id:
@@ -188,7 +194,7 @@ def complete(
     )
     accepted = message_service.post(workspace_id, conversation, request, respond=True, agent_id=agent["id"])
     assert accepted.turn is not None
-    turn = _run_inline(workspace_id, conversation["id"], accepted.turn.id, deadline)
+    turn = _run_inline(run_turn, workspace_id, conversation["id"], accepted.turn.id, deadline)
     return _answer(body.model, turn, _Spent())
 
 
@@ -198,6 +204,7 @@ def _resume(
     answers: list[_ToolAnswer],
     conversation_id: str | None,
     config: Mapping[str, Any],
+    run_turn: RunTurn,
     deadline: float,
 ) -> Answer:
     """Tool messages answering the turn that waits for them: submitted, and the turn run on inline."""
@@ -219,7 +226,7 @@ def _resume(
         ToolOutputIn(tool_call_id=str(answer.tool_call_id), output=answer.output) for answer in answers
     ]
     tool_outputs.submit(principal, conversation_id, turn["id"], SubmitToolOutputs(tool_outputs=outputs))
-    finished = _run_inline(workspace_id, conversation_id, turn["id"], deadline)
+    finished = _run_inline(run_turn, workspace_id, conversation_id, turn["id"], deadline)
     return _answer(body.model, finished, spent)
 
 
@@ -539,16 +546,16 @@ class _Inline:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def _run_inline(workspace_id: str, conversation_id: str, turn_id: str, deadline: float) -> dict[str, Any]:
+def _run_inline(
+    run_turn: RunTurn, workspace_id: str, conversation_id: str, turn_id: str, deadline: float
+) -> dict[str, Any]:
     """The turn, settled (finished, or waiting for tool outputs): run here at once (or awaited, if the
     queue's worker claimed it first)."""
-    from parley.agent import pipeline  # the model's imports: paid by this route only, not by models
-
     inline = _Inline()
 
     def run() -> None:
         try:
-            inline.outcome = pipeline.run_turn(workspace_id, conversation_id, turn_id)
+            inline.outcome = run_turn(workspace_id, conversation_id, turn_id)
         except Exception as exc:  # the request thread answers for it
             inline.error = exc
         finally:
@@ -676,10 +683,8 @@ def _completion(model: str, turn: dict[str, Any], spent: _Spent) -> ChatCompleti
 
 def _tool_calls_completion(model: str, turn: dict[str, Any], spent: _Spent) -> ChatCompletion:
     """The calls a turn in requires_action waits for, as an assistant message that asks for them."""
-    from parley.agent.tool_loop import chain_id  # imported already: the turn ran in this process
-
     round_number = int((turn.get("loop") or {}).get("round", 0))
-    caller_id = chain_id(turn, round_number, "a")
+    caller_id = message_store.chain_id(turn, round_number, "a")
     item = message_store.get(turn["workspace_id"], turn["conversation_id"], caller_id, consistent=True)
     caller = message_store.resolve_content([item])[0] if item else {}
     required = (turn.get("required_action") or {}).get("submit_tool_outputs") or {}

@@ -13,7 +13,7 @@ conversation with the workspace's model (``from_messages``). The turn pipeline c
     recently updated.
 
 ``remember(workspace_id, user_id, messages, provider=, model=, conversation_id=)``
-    Sends the provider a ``purpose="memory"`` request (parley.agent.memory_prompt): the extraction
+    Sends the provider a ``purpose="memory"`` request (parley.memory_prompt): the extraction
     instructions, then the user's known memories (the ``MAX_KNOWN_IN_PROMPT`` most relevant to the
     conversation, with their ids) and the conversation. It reads the JSON answer leniently (```json
     fences and prose around it are fine; a malformed answer stores nothing and logs a warning), then for
@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from parley import clock, errors, ids
-from parley.agent.memory_prompt import EXTRACTION_INSTRUCTIONS, extraction_input, normalised
 from parley.http import Principal
 from parley.knowledge.text import tokens
+from parley.memory_prompt import EXTRACTION_INSTRUCTIONS, extraction_input, normalised
 from parley.models.base import Page
 from parley.models.memories import (
     MAX_MEMORY_CHARS,

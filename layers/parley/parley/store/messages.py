@@ -23,6 +23,14 @@ def checksum(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
+def chain_id(turn: Mapping[str, Any], round_number: int, suffix: str) -> str:
+    """The id of a message in a turn's tool-loop chain: the request's id, then the turn's (a regenerated
+    answer has a chain of its own), then the place in the chain, so ids sort after the request and
+    before the reply (whose id is the turn's), in order."""
+    request = turn["request_message_id"].removeprefix("msg_")
+    return f"msg_{request}_{turn['id'].removeprefix('turn_')[10:]}_{round_number:02d}{suffix}"
+
+
 def chain_message(
     turn: Mapping[str, Any], message_id: str, parent_id: str, role: str, content: str, **fields: Any
 ) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The memory-extraction prompt: its wording, and how to read it back.
 
 ``parley.services.memories.remember`` writes it; the scripted provider (which extracts facts from it
-deterministically, as a model would) reads it back. One module owns both sides so they cannot drift.
+deterministically, as a model would) reads it back. One module owns both sides so they cannot drift;
+it imports nothing of Parley's, so both can import it without reaching up a floor.
 
 The request is a system message (``EXTRACTION_INSTRUCTIONS``) and one user message holding a JSON
 document ``{"known_memories": [{"id", "memory"}], "conversation": [{"role", "content"}]}``; the answer
