@@ -487,3 +487,84 @@ def test_a_named_tool_choice_must_name_one_of_the_tools(invoke, admin):
     )
     assert refused.status == 422
     assert "tool_choice" in json.dumps(refused.body)
+
+
+# -- a server-side tool and redelivery -------------------------------------------------------------
+@pytest.fixture
+def forecast_server(monkeypatch):
+    """A loopback HTTP tool (private networks allowed, as the devstack's setting does)."""
+    from pytest_httpserver import HTTPServer
+
+    from parley.config import settings
+
+    monkeypatch.setenv("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", "true")
+    settings.cache_clear()
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    server.expect_request("/forecast", method="POST").respond_with_json({"sky": "clear"})
+    yield server
+    server.clear()
+    server.stop()
+    settings.cache_clear()
+
+
+def forecast_conversation(invoke, admin, server) -> tuple[str, dict[str, Any]]:
+    forecast = {
+        "type": "function",
+        "function": {"name": "get_weather", "parameters": WEATHER["function"]["parameters"]},
+        "execution": {"type": "http", "url": server.url_for("/forecast")},
+    }
+    make_agent(invoke, admin["key"], tools=[forecast])
+    created = invoke("CreateConversationFunction", key=admin["key"], body={"title": "Forecast"})
+    return admin["key"], created.body
+
+
+def crash_once(monkeypatch, *, after_writing: bool) -> None:
+    """The worker dies once at the end of a tool round: before its write, or right after it."""
+    from parley.agent import tool_loop
+
+    real, crashed = tool_loop.persist_round, []
+
+    def persist_round(*args: Any, **kwargs: Any) -> None:
+        if after_writing:
+            real(*args, **kwargs)
+        if not crashed:
+            crashed.append(True)
+            raise RuntimeError("the worker died")
+        if not after_writing:
+            real(*args, **kwargs)
+
+    monkeypatch.setattr(tool_loop, "persist_round", persist_round)
+
+
+def test_a_redelivery_after_the_round_was_written_does_not_call_the_tool_again(
+    invoke, admin, queue, forecast_server, monkeypatch
+):
+    key, conv = forecast_conversation(invoke, admin, forecast_server)
+    crash_once(monkeypatch, after_writing=True)
+
+    turn = send(invoke, key, conv["id"], "What is the weather in Paris?").body["turn"]
+    queue.drain()
+
+    done = turn_of(invoke, key, conv["id"], turn["id"])
+    assert done["status"] == "completed", done
+    assert len(forecast_server.log) == 1
+    roles = [m["role"] for m in messages_of(invoke, key, conv["id"])]
+    assert roles == ["user", "assistant", "tool", "assistant"]
+
+
+def test_a_redelivery_before_the_round_was_written_calls_again_with_the_same_webhook_id(
+    invoke, admin, queue, forecast_server, monkeypatch
+):
+    key, conv = forecast_conversation(invoke, admin, forecast_server)
+    crash_once(monkeypatch, after_writing=False)
+
+    turn = send(invoke, key, conv["id"], "What is the weather in Paris?").body["turn"]
+    queue.drain()
+
+    done = turn_of(invoke, key, conv["id"], turn["id"])
+    assert done["status"] == "completed", done
+    first, second = (request.headers["webhook-id"] for request, _ in forecast_server.log)
+    assert first == second  # the tool's server can drop the repeat
+    roles = [m["role"] for m in messages_of(invoke, key, conv["id"])]
+    assert roles == ["user", "assistant", "tool", "assistant"]

@@ -30,6 +30,8 @@ from parley.config import settings
 from parley.observability import logger
 from parley.services import webhooks as webhook_service
 from tests.integration.queues_support import QueueWorker
+from tests.integration.test_tools import WEATHER
+from tests.integration.test_tools import make_agent as make_tool_agent
 from tests.integration.test_turns import make_agent, send
 from tests.integration.turns_support import TurnQueue
 
@@ -354,6 +356,29 @@ def test_an_endpoint_gets_only_the_events_it_asked_for(invoke, chat, pipeline, h
     assert len(requests_to(httpserver, "/turns")) == 1
     assert requests_to(httpserver, "/jobs") == []
     assert requests_to(httpserver, "/off") == []
+
+
+def test_a_turn_waiting_for_tool_outputs_is_delivered_as_requires_action_with_the_calls(
+    invoke, admin, pipeline, httpserver: HTTPServer
+):
+    key = admin["key"]
+    make_tool_agent(invoke, key, tools=[WEATHER])
+    conversation = invoke("CreateConversationFunction", key=key, body={"title": "Tools"}).body
+    httpserver.expect_request("/turns").respond_with_data("ok")
+    create(invoke, key, url=httpserver.url_for("/turns"), events=["turn.*"])
+
+    send(invoke, key, conversation["id"], "What is the weather in Paris?")
+    pipeline.run_all()
+
+    (request,) = requests_to(httpserver, "/turns")
+    payload = json.loads(request.get_data())
+    assert payload["type"] == "turn.requires_action"
+    action = payload["data"]["required_action"]
+    assert action["type"] == "submit_tool_outputs"
+    (call,) = action["submit_tool_outputs"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather"
+    assert json.loads(call["function"]["arguments"]) == {"city": "Paris"}
+    assert payload["data"]["expires_at"]
 
 
 def test_a_callback_gets_only_its_own_conversations_events(
