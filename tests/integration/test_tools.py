@@ -161,6 +161,25 @@ def test_tool_outputs_resume_the_turn_and_the_model_answers_with_them(invoke, co
     assert done["usage"]["total_tokens"] > 0
 
 
+def test_a_tool_output_too_large_for_an_item_is_stored_whole_in_s3(invoke, conversation, queue, aws):
+    import boto3
+
+    key, conv = conversation
+    paused = paused_turn(invoke, key, conv["id"], queue)
+    (call,) = paused["required_action"]["submit_tool_outputs"]["tool_calls"]
+    output = "sunny " * 10_000  # 60 KB: past the 32 KB a message keeps inline
+
+    resumed = submit(invoke, key, conv["id"], paused["id"], [{"tool_call_id": call["id"], "output": output}])
+    assert resumed.status == 200, resumed.body
+    queue.drain()
+
+    assert turn_of(invoke, key, conv["id"], paused["id"])["status"] == "completed"
+    result = next(m for m in messages_of(invoke, key, conv["id"]) if m["role"] == "tool")
+    assert result["content"] == output
+    stored = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=aws.ref("FilesBucket"))
+    assert stored.get("KeyCount", 0) >= 1
+
+
 def test_two_calls_in_one_response_are_answered_together(invoke, conversation, queue):
     key, conv = conversation
     paused = paused_turn(invoke, key, conv["id"], queue, "Compare both cities")
