@@ -13,7 +13,7 @@ from devstack.events import LambdaContext, scheduled_event
 from tests.conftest import load_handler
 from tests.integration.turns_support import TurnQueue
 
-WEATHER = {
+WEATHER: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -542,7 +542,8 @@ def crash_once(monkeypatch, *, after_writing: bool) -> None:
     """The worker dies once at the end of a tool round: before its write, or right after it."""
     from parley.agent import tool_loop
 
-    real, crashed = tool_loop.persist_round, []
+    real = tool_loop.persist_round
+    crashed: list[bool] = []
 
     def persist_round(*args: Any, **kwargs: Any) -> None:
         if after_writing:
