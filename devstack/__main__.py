@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
         description="Run template.yaml locally (moto, HTTP API gateway, SQS pollers, schedules). "
-        "Ports: PARLEY_PORT (default 3000), PARLEY_AWS_PORT (default 4566).",
+        "Ports: PARLEY_PORT (default 3000), PARLEY_AWS_PORT (default 4566), PARLEY_WS_PORT (default 3001).",
     )
     parser.add_argument(
         "--template", default=str(TEMPLATE_PATH), help="the SAM template (default: %(default)s)"
@@ -51,6 +51,7 @@ def banner(stack: Devstack) -> str:
     lines = [
         f"Parley devstack is running ({summary}).",
         f"  API:        {stack.url}",
+        *([f"  WebSocket:  {stack.stream_url}"] if stack.stream_url else []),
         f"  Local AWS:  {endpoint}",
         f"              export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing "
         "AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1",

@@ -25,9 +25,11 @@ from devstack.runtime import (
 )
 from devstack.samconfig import parameter_overrides
 from devstack.template import TEMPLATE_PATH, Template, load_template
+from devstack.websocket import StreamRoutes, StreamServer
 
 DEFAULT_PORT = 3000
 DEFAULT_AWS_PORT = 4566
+DEFAULT_WS_PORT = 3001
 
 
 class Devstack:
@@ -39,6 +41,7 @@ class Devstack:
         port: int | None = None,
         aws_port: int | None = None,
         access_log: bool = False,
+        ws_port: int | None = None,
     ) -> None:
         self.template_path = Path(template_path)
         self.port = port if port is not None else int(os.environ.get("PARLEY_PORT", DEFAULT_PORT))
@@ -46,6 +49,10 @@ class Devstack:
             aws_port if aws_port is not None else int(os.environ.get("PARLEY_AWS_PORT", DEFAULT_AWS_PORT))
         )
         self.access_log = access_log
+        self.ws_port = (
+            ws_port if ws_port is not None else int(os.environ.get("PARLEY_WS_PORT", DEFAULT_WS_PORT))
+        )
+        self._stream: StreamServer | None = None
         self.template: Template | None = None
         self.resources: LocalResources | None = None
         self.functions: dict[str, LambdaFunction] = {}
@@ -57,6 +64,11 @@ class Devstack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def stream_url(self) -> str | None:
+        """The WebSocket API (None when the template has none)."""
+        return self._stream.url if self._stream else None
 
     @property
     def aws_endpoint(self) -> str:
@@ -77,11 +89,19 @@ class Devstack:
         template = self.template = load_template(self.template_path)
         resources = self.resources = create_resources(template, parameter_overrides())
         specs = template.functions()
-        prepare_process(shared_environment(resources, specs), code_paths(template, specs))
+        environment = shared_environment(resources, specs)
+        if template.resources_of_type("AWS::ApiGatewayV2::Api"):
+            # Listening before the functions load: their settings hold its addresses.
+            self._stream = StreamServer(self.ws_port)
+            environment.update(self._stream.environment())
+        prepare_process(environment, code_paths(template, specs))
         self.functions = load_functions(resources, specs)
         self._server = GatewayServer(self.port, Gateway(template, self.functions), self.access_log)
         self.port = self._server.port
         self._threads.append(self._server.start())
+        routes = StreamRoutes.of(template, self.functions)
+        if self._stream is not None and routes is not None:
+            self._threads.extend(self._stream.start(routes))
         self._start_event_sources(resources)
 
     def _start_event_sources(self, resources: LocalResources) -> None:
@@ -111,6 +131,9 @@ class Devstack:
         if server is not None:
             server.shutdown()
             server.server_close()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
         # Stopping moto also ends the pollers' in-flight long polls.
         self._moto.stop()
         for thread in self._threads:

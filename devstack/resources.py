@@ -40,6 +40,7 @@ NAME_PROPERTIES = {
     "AWS::Events::EventBus": "Name",
     "AWS::Events::Rule": "Name",
     "AWS::Serverless::Function": "FunctionName",
+    "AWS::ApiGatewayV2::Stage": "StageName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Serverless::LayerVersion": "LayerName",
 }
@@ -70,7 +71,7 @@ class LocalResources:
             return self.queue_urls.get(logical_id) or self._default_queue_url(logical_id)
         if kind == "AWS::Serverless::LayerVersion":
             return self._arn(logical_id, kind)
-        if kind == "AWS::Serverless::HttpApi":
+        if kind in ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api"):
             return "local"
         return self.physical_name(logical_id)
 

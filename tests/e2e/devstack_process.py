@@ -116,6 +116,7 @@ class RunningDevstack:
     aws_endpoint: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    stream_url: str = ""  # the WebSocket API
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -144,7 +145,7 @@ def start_devstack(
     ready_path: str = "/v1/health",
 ) -> RunningDevstack:
     """Run ``python -m devstack`` (own process group, free ports); return once ``ready_path`` is 200."""
-    port, aws_port = free_port(), free_port()
+    port, aws_port, ws_port = free_port(), free_port(), free_port()
     command = [sys.executable, "-m", "devstack"]
     if template is not None:
         command += ["--template", str(template)]
@@ -152,6 +153,7 @@ def start_devstack(
         **os.environ,
         "PARLEY_PORT": str(port),
         "PARLEY_AWS_PORT": str(aws_port),
+        "PARLEY_WS_PORT": str(ws_port),
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
@@ -165,7 +167,13 @@ def start_devstack(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    stack = RunningDevstack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{aws_port}", process, log_path)
+    stack = RunningDevstack(
+        f"http://127.0.0.1:{port}",
+        f"http://127.0.0.1:{aws_port}",
+        process,
+        log_path,
+        f"ws://127.0.0.1:{ws_port}/live",
+    )
     try:
         _wait_until_ready(stack, ready_path)
     except BaseException:

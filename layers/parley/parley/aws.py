@@ -69,7 +69,11 @@ class _KnownServices:
         return iter(self._list_all(self._type_name))
 
 
-def client(service: str, *, region: str | None = None, config: Any = None) -> Any:
+def client(
+    service: str, *, region: str | None = None, config: Any = None, endpoint_url: str | None = None
+) -> Any:
     """A new client of ``service`` from the shared session (region: the function's, by default)."""
     with _creating:
-        return session().create_client(service, region_name=region or settings().region, config=config)
+        return session().create_client(
+            service, region_name=region or settings().region, config=config, endpoint_url=endpoint_url
+        )

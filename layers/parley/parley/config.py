@@ -49,6 +49,10 @@ class Settings:
     # HTTP and MCP tools may call private and loopback addresses only where the deployment allows it
     # (link-local and cloud metadata addresses are refused whatever this says).
     tools_allow_private_networks: bool = _env("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", False)
+    # The WebSocket API: where clients connect (wss://…/<stage>), and its @connections endpoint
+    # (https://…/<stage>) that workers post frames to. Empty: this deployment does not stream.
+    stream_url: str = _env("PARLEY_STREAM_URL", "")
+    stream_callback_url: str = _env("PARLEY_STREAM_CALLBACK_URL", "")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:

@@ -33,18 +33,23 @@ from parley.providers.base import (
     ChatResult,
     Provider,
     ProviderError,
+    TextDelta,
     ToolCall,
     Usage,
+    stream_of,
 )
 from parley.services import agent_lookup, events
 from parley.services import providers as provider_service
 from parley.services import turns as turn_service
 from parley.services.messages import checksum, pending_settlement
+from parley.services.messages import view as message_view
 from parley.store import conversations as conversation_store
 from parley.store import messages as message_store
 from parley.store import table
 from parley.store import turns as turn_store
 from parley.store.conversations import PENDING_PARENTS
+from parley.streaming import fanout
+from parley.streaming.turn_stream import Sink, StreamStopped, TurnStream
 from parley.tools.base import ToolOutput
 from parley.tools.toolset import Tool, TurnContext
 
@@ -86,13 +91,15 @@ class Paused:
     expires_at: str
 
 
-def run_turn(workspace_id: str, conversation_id: str, turn_id: str) -> str:
-    """Run one turn; returns what happened ('completed', 'failed', 'cancelled' or 'skipped')."""
+def run_turn(workspace_id: str, conversation_id: str, turn_id: str, *, sinks: Sequence[Sink] = ()) -> str:
+    """Run one turn; returns what happened ('completed', 'failed', 'cancelled' or 'skipped').
+
+    Its frames (parley.streaming) go to the conversation's subscribed connections and to ``sinks``."""
     turn = claim(workspace_id, conversation_id, turn_id)
     if turn is None:
         return "skipped"
     try:
-        return _run_claimed(turn)
+        return _run_claimed(turn, sinks)
     except Exception:
         release(turn)  # let the redelivery (or the sweeper) pick it up at once, not after the lease
         raise
@@ -139,7 +146,7 @@ def release(turn: dict[str, Any]) -> None:
         logger.exception("could not release the turn's lease", extra={"turn_id": turn["id"]})
 
 
-def _run_claimed(turn: dict[str, Any]) -> str:
+def _run_claimed(turn: dict[str, Any], sinks: Sequence[Sink]) -> str:
     # A turn resumed after its tool outputs has the conversation it paused with (see tool_loop); the
     # reply's transaction still checks that the conversation exists.
     conversation = turn.pop("paused_conversation", None) or conversation_store.get(
@@ -147,34 +154,38 @@ def _run_claimed(turn: dict[str, Any]) -> str:
     )
     if conversation is None:
         return "skipped"  # deleted while queued: the purge removes the turn
-    # A turn resumed in its tool loop keeps the steps it wrote before.
+    # A turn resumed in its tool loop keeps the steps it wrote before (their frames went out then).
     steps: list[dict[str, Any]] = list(turn.get("steps") or []) if turn.get("loop") else []
+    subscribers = fanout.Fanout(turn["workspace_id"], turn["conversation_id"]) if fanout.enabled() else None
+    stream = TurnStream(turn, subscribers, sinks=sinks, steps_sent=len(steps))
+    stream.started()
     try:
         agent = _agent_for(turn, conversation)
         history = _history(turn, agent, steps, conversation)
-        outcome = _respond(turn, conversation, agent, history, steps)
+        outcome = _respond(turn, conversation, agent, history, steps, stream)
     except (ProviderError, TurnProblem) as exc:
         kind = exc.kind
         message = exc.message
         logger.info("turn failed", extra={"turn_id": turn["id"], "error_type": kind})
-        return _fail(turn, steps, {"type": kind, "message": message})
+        return _fail(turn, steps, {"type": kind, "message": message}, stream)
     except tool_loop.LoopEnded as ended:
-        return _loop_ended(turn, steps, ended.outcome)
+        return _loop_ended(turn, steps, ended.outcome, stream)
     if isinstance(outcome, Paused):
+        required_action = {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {"tool_calls": [tool_loop.required_call(p) for p in outcome.pending]},
+        }
         events.turn_event(
-            turn,
-            "requires_action",
-            required_action={
-                "type": "submit_tool_outputs",
-                "submit_tool_outputs": {"tool_calls": [tool_loop.required_call(p) for p in outcome.pending]},
-            },
-            expires_at=outcome.expires_at,
+            turn, "requires_action", required_action=required_action, expires_at=outcome.expires_at
+        )
+        stream.finished(
+            "turn.requires_action", steps, required_action=required_action, expires_at=outcome.expires_at
         )
         return "requires_action"
-    return _complete(turn, conversation, history, outcome)
+    return _complete(turn, conversation, history, outcome, stream)
 
 
-def _loop_ended(turn: dict[str, Any], steps: list[dict[str, Any]], outcome: str) -> str:
+def _loop_ended(turn: dict[str, Any], steps: list[dict[str, Any]], outcome: str, stream: TurnStream) -> str:
     if outcome == "cancel_requested":
         # Asked to stop between two rounds: what it did so far stays in its steps and messages.
         try:
@@ -188,6 +199,7 @@ def _loop_ended(turn: dict[str, Any], steps: list[dict[str, Any]], outcome: str)
         except table.TransactionCancelled:
             return "skipped"
         events.turn_event(turn, "cancelled")
+        stream.finished("turn.cancelled", steps)
         return "cancelled"
     if outcome == "busy":
         return _fail(
@@ -198,6 +210,7 @@ def _loop_ended(turn: dict[str, Any], steps: list[dict[str, Any]], outcome: str)
                 "message": "Another turn of this conversation is waiting for tool outputs; this one "
                 "cannot wait too.",
             },
+            stream,
         )
     return "skipped"
 
@@ -255,6 +268,7 @@ def _respond(
     agent: dict[str, Any],
     history: History,
     steps: list[dict[str, Any]],
+    stream: TurnStream,
 ) -> Outcome | Paused:
     try:
         provider = provider_service.load_provider(turn["workspace_id"], agent["provider_id"])
@@ -281,7 +295,21 @@ def _respond(
                 f"The model was still calling tools after {state.model_calls} model calls, the agent's "
                 "max_model_calls.",
             )
-        result = _call_model(provider, agent, messages, available, choice, state, steps)
+        try:
+            result = _call_model(provider, agent, messages, available, choice, state, steps, stream)
+        except StreamStopped as stopped:
+            if stopped.reason != "cancel_requested":
+                raise tool_loop.LoopEnded("skipped") from stopped
+            # Asked to stop while the model wrote: the reply is what it wrote so far (the turn ends
+            # cancelled, as when a cancel comes while a model call that does not stream is answering).
+            return Outcome(
+                content=stream.text_so_far,
+                tool_calls=[],
+                usage=state.usage,
+                steps=steps,
+                sources=list(turn.get("sources") or []),
+                parent_id=state.last_message_id,
+            )
         if not result.tool_calls or not available:
             break
         if state.tool_calls + len(result.tool_calls) > max_tool_calls:
@@ -292,6 +320,7 @@ def _respond(
             )
         context = TurnContext(turn, conversation, agent, user_id)
         paused = _run_round(context, available, result, state, steps, messages)
+        stream.steps(steps)
         if paused is not None:
             return paused
     reply = result.content
@@ -321,27 +350,29 @@ def _call_model(
     choice: Any,
     state: tool_loop.LoopState,
     steps: list[dict[str, Any]],
+    stream: TurnStream,
 ) -> ChatResult:
+    stream.steps(steps)
+    stream.model_call()
     started = clock.iso()
     began = time.perf_counter()
     # "required" or a named tool holds for the turn's first model call only: after the tool ran, the
     # model must be free to answer (else it would be made to call tools until the limit).
     if choice not in (None, "auto", "none") and state.model_calls > 0:
         choice = "auto"
-    result = provider.complete(
-        ChatRequest(
-            model=agent["model"],
-            messages=messages,
-            tools=[t.spec for t in available.values()],
-            tool_choice=choice if available else None,
-            temperature=agent.get("temperature"),
-            top_p=agent.get("top_p"),
-            top_k=agent.get("top_k"),
-            max_tokens=agent.get("max_tokens"),
-            seed=agent.get("seed"),
-            extra=agent.get("other_model_params") or {},
-        )
+    request = ChatRequest(
+        model=agent["model"],
+        messages=messages,
+        tools=[t.spec for t in available.values()],
+        tool_choice=choice if available else None,
+        temperature=agent.get("temperature"),
+        top_p=agent.get("top_p"),
+        top_k=agent.get("top_k"),
+        max_tokens=agent.get("max_tokens"),
+        seed=agent.get("seed"),
+        extra=agent.get("other_model_params") or {},
     )
+    result = _streamed(provider, request, stream)
     state.model_calls += 1
     state.add_usage(result.usage)
     steps.append(
@@ -358,7 +389,20 @@ def _call_model(
             },
         )
     )
+    stream.steps(steps)
     return result
+
+
+def _streamed(provider: Provider, request: ChatRequest, stream: TurnStream) -> ChatResult:
+    """The model's result, its deltas passed to ``stream`` as they come."""
+    for event in stream_of(provider, request):
+        if isinstance(event, ChatResult):
+            return event
+        if isinstance(event, TextDelta):
+            stream.text(event.text)
+        else:
+            stream.tool_call(event)
+    raise ProviderError("bad_response", "The model's stream ended without a result.")
 
 
 def _run_round(
@@ -487,7 +531,9 @@ def _chat_messages(agent: dict[str, Any], history: History, context: Sequence[st
 
 
 # -- persisting --------------------------------------------------------------------------------
-def _complete(turn: dict[str, Any], conversation: dict[str, Any], history: History, outcome: Outcome) -> str:
+def _complete(
+    turn: dict[str, Any], conversation: dict[str, Any], history: History, outcome: Outcome, stream: TurnStream
+) -> str:
     now = clock.iso()
     reply_id = turn_service.reply_id_for(turn["id"])
     reply = {
@@ -568,6 +614,12 @@ def _complete(turn: dict[str, Any], conversation: dict[str, Any], history: Histo
     else:
         raise RuntimeError(f"turn {turn['id']}: could not persist the reply")
     events.turn_event(turn, status, reply_message_id=reply_id, usage=_usage(outcome.usage))
+    stream.finished(
+        f"turn.{status}",
+        outcome.steps,
+        message=message_view(reply).model_dump(mode="json"),
+        usage=_usage(outcome.usage),
+    )
     return status
 
 
@@ -616,7 +668,9 @@ def _request_update_op(turn: dict[str, Any], reply_id: str, history: History) ->
     )
 
 
-def _fail(turn: dict[str, Any], steps: list[dict[str, Any]], error: dict[str, Any]) -> str:
+def _fail(
+    turn: dict[str, Any], steps: list[dict[str, Any]], error: dict[str, Any], stream: TurnStream
+) -> str:
     try:
         turn_service.finish(
             turn,
@@ -628,6 +682,7 @@ def _fail(turn: dict[str, Any], steps: list[dict[str, Any]], error: dict[str, An
     except table.TransactionCancelled:
         return "skipped"  # cancelled or taken over meanwhile
     events.turn_event(turn, "failed", error=error)
+    stream.finished("turn.failed", steps, error=error)
     return "failed"
 
 

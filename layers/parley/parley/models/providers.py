@@ -116,6 +116,9 @@ class ScriptRule(_Options):
     tool_calls: list[ScriptedToolCall] = Field(default_factory=list, max_length=20)
     error: ErrorKind | None = None
     delay_ms: int = Field(0, ge=0, le=30_000)
+    stream_delay_ms: int | None = Field(
+        None, ge=0, le=30_000, description="Streaming: the wait between deltas (default: the provider's)"
+    )
 
     @field_validator("match")
     @classmethod
@@ -129,6 +132,9 @@ class ScriptRule(_Options):
 
 class ScriptedOptions(_Options):
     script: list[ScriptRule] = Field(default_factory=list, max_length=100)
+    stream_delay_ms: int = Field(
+        0, ge=0, le=30_000, description="Streaming: the wait between deltas, so clients see them arrive"
+    )
 
 
 OPTIONS_BY_KIND: dict[str, type[_Options]] = {

@@ -50,6 +50,14 @@ class Turn(ResponseModel):
         "[{id, type: function, function: {name, arguments}}]}}",
     )
     expires_at: str | None = Field(None, description="In requires_action: when the turn expires")
+    partial_content: str | None = Field(
+        None,
+        description="While running: the reply's text so far (stored at most every 0.5 s; a cancelled "
+        "turn keeps it). Frames after partial_seq on the WebSocket API continue it.",
+    )
+    partial_seq: int | None = Field(
+        None, description="The seq of the last stream frame partial_content includes"
+    )
     created_at: str
     started_at: str | None = None
     ended_at: str | None = None

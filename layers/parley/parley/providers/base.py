@@ -7,7 +7,7 @@ vendor answers it; each kind (``openai``, ``bedrock``, ``scripted``) translates 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -98,6 +98,27 @@ class ChatResult:
     model: str = ""
 
 
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the reply's text, as the model produced it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a tool call: ``id`` and ``name`` come with a call's first fragment (None after),
+    ``arguments_fragment`` is the next part of its JSON arguments as the model wrote them."""
+
+    index: int  # the call's position in the response
+    id: str | None
+    name: str | None
+    arguments_fragment: str
+
+
+StreamEvent = TextDelta | ToolCallDelta | ChatResult
+
+
 class ProviderError(Exception):
     """A model call that did not produce a result. ``message`` never carries API keys or auth headers."""
 
@@ -127,6 +148,21 @@ class ProviderError(Exception):
 
 class Provider(Protocol):
     def complete(self, request: ChatRequest) -> ChatResult: ...
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        """The reply as it is made: deltas, then exactly one ChatResult, the same one ``complete``
+        would return (content is the deltas' text joined; tool calls parsed from their fragments).
+        A ProviderError may be raised before or after some deltas."""
+        ...
+
+
+def stream_of(provider: Provider, request: ChatRequest) -> Iterator[StreamEvent]:
+    """``provider.stream(request)``, or for a provider that cannot stream, its whole result at once."""
+    stream = getattr(provider, "stream", None)
+    if stream is None:
+        yield provider.complete(request)
+    else:
+        yield from stream(request)
 
 
 # Shapes of credentials that must never reach a message, whichever server echoed them back.

@@ -16,6 +16,8 @@ from parley.store import turns as store
 
 # What a turn waiting for tool outputs carries, and loses when it moves on.
 WAITING_FIELDS = ("required_action", "pending_tool_calls", "expires_at")
+# What a streaming turn stores of its reply while the model writes (parley.streaming.turn_stream).
+PARTIAL_FIELDS = ("partial_content", "partial_seq")
 # ...and what only its resumed worker reads: removed when the turn ends.
 PAUSED_CONVERSATION = "paused_conversation"
 # Long polls re-read the turn at this pace: about 1 read per 200 ms of waiting.
@@ -137,14 +139,22 @@ def finish_op(
         # Only the worker holding the current lease may finish it.
         condition += " AND attempts = :attempt"
         values[":attempt"] = attempt
+    remove: tuple[str, ...] = (
+        "OpenTurnPK",
+        "OpenTurnSK",
+        "lease_until",
+        PAUSED_CONVERSATION,
+        *WAITING_FIELDS,
+    )
     if status == "completed":
         condition += " AND attribute_not_exists(cancel_requested)"  # a cancel request wins
+        remove += PARTIAL_FIELDS  # the reply holds all of it now
     return store.update_op(
         turn["workspace_id"],
         turn["conversation_id"],
         turn["id"],
         set_fields={"status": status, "ended_at": clock.iso(), **(fields or {})},
-        remove=("OpenTurnPK", "OpenTurnSK", "lease_until", PAUSED_CONVERSATION, *WAITING_FIELDS),
+        remove=remove,
         condition=condition,
         names={"#st": "status"},
         values=values,

@@ -88,3 +88,9 @@ def revoke(workspace_id: str, key_id: str, revoked_at: str) -> None:
         if exc.failed_at(0):
             return  # a concurrent revoke won; the key is revoked either way
         raise
+
+
+def key_is_live(workspace_id: str, key_id: str) -> bool:
+    """The key exists and is not revoked (what a credential minted with it depends on)."""
+    item = table.get(workspace_pk(workspace_id), _RECORD_PREFIX + key_id)
+    return item is not None and not item.get("revoked_at")

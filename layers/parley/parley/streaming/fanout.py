@@ -1,0 +1,99 @@
+"""Posting a turn's frames to the connections subscribed to its conversation, through @connections.
+
+One post per connection per frame, the connections of a frame in parallel. A connection that is gone
+(410) is forgotten with its subscriptions; any other failure loses that frame for that connection
+only (its client sees a gap in ``seq`` and can read the turn). Nothing here ever fails a turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from parley import aws
+from parley.config import settings
+from parley.observability import logger
+from parley.store import connections as store
+from parley.store import table
+
+# Posts to one frame's connections run this many at once.
+POST_THREADS = 8
+
+
+@cache
+def _client() -> Any:
+    from botocore.config import Config
+
+    # A frame that cannot be posted within a couple of seconds is not worth holding the turn for.
+    config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+    return aws.client("apigatewaymanagementapi", endpoint_url=settings().stream_callback_url, config=config)
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=POST_THREADS, thread_name_prefix="parley-fanout")
+
+
+def enabled() -> bool:
+    """This deployment has a WebSocket API to stream to."""
+    return bool(settings().stream_callback_url)
+
+
+class Fanout:
+    """The subscribers of one conversation, read when the turn starts and again by ``refresh``."""
+
+    def __init__(
+        self, workspace_id: str, conversation_id: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.workspace_id = workspace_id
+        self.conversation_id = conversation_id
+        self._clock = clock
+        self.connections: list[str] = []
+        self.posts = 0  # management API calls made (the benchmark counts them)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if not enabled():
+            return
+        try:
+            self.connections = store.subscribers(
+                self.workspace_id,
+                self.conversation_id,
+                now=int(self._clock()),
+                limit=store.MAX_SUBSCRIBERS_PER_CONVERSATION,
+            )
+        except Exception:
+            logger.exception("could not read the conversation's subscribers")
+
+    def post(self, data: bytes) -> None:
+        connections = list(self.connections)
+        if not connections:
+            return
+        self.posts += len(connections)
+        if len(connections) == 1:
+            self._post_one(connections[0], data)
+        else:
+            list(_pool().map(lambda connection: self._post_one(connection, data), connections))
+
+    def _post_one(self, connection_id: str, data: bytes) -> None:
+        try:
+            _client().post_to_connection(ConnectionId=connection_id, Data=data)
+        except Exception as exc:
+            if table.error_code(exc) == "GoneException":
+                self._forget(connection_id)
+            else:
+                logger.warning(
+                    "could not post a frame",
+                    extra={"connection_id": connection_id, "error": type(exc).__name__},
+                )
+
+    def _forget(self, connection_id: str) -> None:
+        if connection_id in self.connections:
+            self.connections.remove(connection_id)
+        try:
+            store.forget_connection(self.workspace_id, connection_id)
+        except Exception:
+            logger.exception("could not forget a gone connection", extra={"connection_id": connection_id})
