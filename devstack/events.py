@@ -1,9 +1,11 @@
-"""Lambda events exactly as AWS sends them: HTTP API (payload 2.0), its authorizer, SQS, schedules.
+"""Lambda events exactly as AWS sends them: HTTP API (payload 2.0), its authorizer, the WebSocket
+API and its authorizer, SQS, schedules.
 
 The devstack's gateway, pollers and schedules build their events here, and so do the tests and the
 sample events in ``events/``, so a handler sees one shape everywhere. References:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+docs/reference/apigateway-websocket.md (the WebSocket events, with their sources)
 https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
 """
 
@@ -202,6 +204,93 @@ def _as_text(body: bytes, content_type: str | None) -> str | None:
 
 def _optional(key: str, value: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value} if value else {}
+
+
+# ------------------------------------------------------------------------------- WebSocket API
+
+WEBSOCKET_STAGE = "live"
+
+
+def websocket_context(
+    route_key: str,
+    event_type: str,
+    connection_id: str,
+    *,
+    domain_name: str,
+    source_ip: str = DEFAULT_SOURCE_IP,
+    user_agent: str = "",
+    connected_at_ms: int | None = None,
+    authorizer: Mapping[str, Any] | None = None,
+    stage: str = WEBSOCKET_STAGE,
+) -> dict[str, Any]:
+    """``requestContext`` of a WebSocket API event (eventType CONNECT, MESSAGE or DISCONNECT)."""
+    now = time.time()
+    context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "messageDirection": "IN",
+        "stage": stage,
+        "apiId": API_ID,
+        "domainName": domain_name,
+        "connectionId": connection_id,
+        "requestId": new_request_id(),
+        "extendedRequestId": new_request_id(),
+        "requestTimeEpoch": int(now * 1000),
+        "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "connectedAt": connected_at_ms if connected_at_ms is not None else int(now * 1000),
+        "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+    }
+    if event_type == "MESSAGE":
+        context["messageId"] = new_request_id()
+    if authorizer is not None:
+        context["authorizer"] = dict(authorizer)
+    return context
+
+
+def websocket_connect_event(
+    headers: Mapping[str, str], query: Mapping[str, str], context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``$connect``: the upgrade request's headers and query string (later events carry neither)."""
+    event: dict[str, Any] = {
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "requestContext": dict(context),
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = dict(query)
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    return event
+
+
+def websocket_message_event(body: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    return {"requestContext": dict(context), "body": body, "isBase64Encoded": False}
+
+
+def websocket_disconnect_event(context: Mapping[str, Any], status_code: int, reason: str) -> dict[str, Any]:
+    return {
+        "headers": {},
+        "multiValueHeaders": {},
+        "requestContext": {**context, "disconnectStatusCode": status_code, "disconnectReason": reason},
+        "isBase64Encoded": False,
+    }
+
+
+def websocket_authorizer_event(
+    headers: Mapping[str, str], query: Mapping[str, str], context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A WebSocket ``$connect`` REQUEST authorizer event (its answer is an IAM policy)."""
+    stage = context.get("stage", WEBSOCKET_STAGE)
+    return {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/$connect",
+        "headers": dict(headers),
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": dict(query),
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
+        "stageVariables": {},
+        "requestContext": dict(context),
+    }
 
 
 # ------------------------------------------------------------------------------------------ SQS

@@ -197,6 +197,70 @@ class Template:
         )
 
 
+@dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str  # "$connect", "$disconnect", "$default" or an action such as "subscribe"
+    function: str  # the logical id of the function its Lambda proxy integration invokes
+    two_way: bool  # it has a route response: the function's answer is sent back as a frame
+    authorizer: str | None = None  # the logical id of its REQUEST authorizer's function ($connect)
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    logical_id: str
+    selection_key: str | None  # "action" for RouteSelectionExpression "$request.body.action"
+    routes: Mapping[str, WebSocketRoute]
+
+
+def websocket_api(template: Template) -> WebSocketApi | None:
+    """The template's WebSocket API (AWS::ApiGatewayV2::*, ProtocolType WEBSOCKET), if it has one."""
+    apis = [
+        name
+        for name, props in template.resources_of_type("AWS::ApiGatewayV2::Api").items()
+        if props.get("ProtocolType") == "WEBSOCKET"
+    ]
+    if not apis:
+        return None
+    if len(apis) > 1:
+        raise ValueError(f"the devstack serves one WebSocket API; the template has {', '.join(apis)}")
+    expression = str(template.resources[apis[0]]["Properties"].get("RouteSelectionExpression", ""))
+    selection = re.fullmatch(r"\$request\.body\.(\w+)", expression)
+    integrations = template.resources_of_type("AWS::ApiGatewayV2::Integration")
+    authorizers = template.resources_of_type("AWS::ApiGatewayV2::Authorizer")
+    routes: dict[str, WebSocketRoute] = {}
+    for props in template.resources_of_type("AWS::ApiGatewayV2::Route").values():
+        key = str(props["RouteKey"])
+        target = re.fullmatch(r"integrations/\$\{(\w+)\}", _text(props.get("Target")))
+        if not target or target.group(1) not in integrations:
+            raise ValueError(f"WebSocket route {key}: Target must be !Sub integrations/${{<Integration>}}")
+        authorizer = None
+        if props.get("AuthorizationType") == "CUSTOM":
+            if key != "$connect":
+                raise ValueError("API Gateway authorizes a WebSocket connection on $connect only")
+            authorizer_id = props.get("AuthorizerId")
+            name = str(authorizer_id.value if isinstance(authorizer_id, Intrinsic) else authorizer_id)
+            authorizer = _function_in(authorizers[name].get("AuthorizerUri"))
+        routes[key] = WebSocketRoute(
+            key,
+            _function_in(integrations[target.group(1)].get("IntegrationUri")),
+            two_way=bool(props.get("RouteResponseSelectionExpression")),
+            authorizer=authorizer,
+        )
+    return WebSocketApi(apis[0], selection.group(1) if selection else None, routes)
+
+
+def _text(value: Any) -> str:
+    return str(value.value if isinstance(value, Intrinsic) else value)
+
+
+def _function_in(uri: Any) -> str:
+    """The function a Lambda integration's (or authorizer's) !Sub URI names by ${Function.Arn}."""
+    found = re.search(r"\$\{(\w+)\.Arn\}", _text(uri))
+    if not found:
+        raise ValueError(f"the devstack needs a Lambda URI naming ${{<Function>.Arn}}, not {uri!r}")
+    return found.group(1)
+
+
 @cache
 def load_template(path: Path = TEMPLATE_PATH) -> Template:
     with open(path, encoding="utf-8") as fh:

@@ -39,88 +39,66 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from devstack.events import new_request_id, query_parameters
-from devstack.resources import ACCOUNT_ID, REGION
+from devstack.events import (
+    WEBSOCKET_STAGE,
+    new_request_id,
+    query_parameters,
+    websocket_authorizer_event,
+    websocket_connect_event,
+    websocket_context,
+    websocket_disconnect_event,
+    websocket_message_event,
+)
 from devstack.runtime import LambdaFunction
-from devstack.template import Intrinsic, Template
+from devstack.template import Template, WebSocketApi, websocket_api
 
-STAGE = "live"
-API_ID = "local"
+STAGE = WEBSOCKET_STAGE
 # API Gateway's limits: 128 KB per message (32 KB per frame), 2 hours per connection.
 MAX_MESSAGE_BYTES = 128 * 1024
 MAX_CONNECTION_SECONDS = 2 * 60 * 60
 # Frames queued for a connection that does not read them; one more and it is disconnected.
 MAX_QUEUED_FRAMES = 1000
-_FUNCTION_IN_URI = re.compile(r"\$\{(\w+)\.Arn\}")
 _STOP = object()
 
 
 @dataclass
 class StreamRoutes:
-    """The WebSocket API of a template: route key -> function, which routes answer, the authorizer."""
+    """The template's WebSocket API bound to the loaded functions."""
 
-    selection_key: str | None  # "action" for "$request.body.action"
-    functions: dict[str, LambdaFunction]
-    two_way: set[str]
-    authorizer: LambdaFunction | None
+    api: WebSocketApi
+    functions: Mapping[str, LambdaFunction]
 
     @classmethod
     def of(cls, template: Template, functions: Mapping[str, LambdaFunction]) -> StreamRoutes | None:
-        apis = [
-            name
-            for name, props in template.resources_of_type("AWS::ApiGatewayV2::Api").items()
-            if props.get("ProtocolType") == "WEBSOCKET"
-        ]
-        if not apis:
-            return None
-        if len(apis) > 1:
-            raise ValueError(f"the devstack serves one WebSocket API; the template has {', '.join(apis)}")
-        expression = str(template.resources[apis[0]]["Properties"].get("RouteSelectionExpression", ""))
-        match = re.fullmatch(r"\$request\.body\.(\w+)", expression)
-        integrations = template.resources_of_type("AWS::ApiGatewayV2::Integration")
-        authorizers = template.resources_of_type("AWS::ApiGatewayV2::Authorizer")
-        routes: dict[str, LambdaFunction] = {}
-        two_way: set[str] = set()
-        authorizer: LambdaFunction | None = None
-        for props in template.resources_of_type("AWS::ApiGatewayV2::Route").values():
-            key = str(props["RouteKey"])
-            target = _sub_text(props.get("Target"))
-            integration = integrations[target.removeprefix("integrations/${").removesuffix("}")]
-            routes[key] = functions[_function_in(integration.get("IntegrationUri"))]
-            if props.get("RouteResponseSelectionExpression"):
-                two_way.add(key)
-            if props.get("AuthorizationType") == "CUSTOM":
-                if key != "$connect":
-                    raise ValueError("API Gateway authorizes a WebSocket connection on $connect only")
-                authorizer_id = props["AuthorizerId"]
-                name = authorizer_id.value if isinstance(authorizer_id, Intrinsic) else str(authorizer_id)
-                authorizer = functions[_function_in(authorizers[name].get("AuthorizerUri"))]
-        return cls(match.group(1) if match else None, routes, two_way, authorizer)
+        api = websocket_api(template)
+        return cls(api, functions) if api is not None else None
+
+    def function(self, route_key: str) -> LambdaFunction | None:
+        route = self.api.routes.get(route_key)
+        return self.functions[route.function] if route else None
+
+    @property
+    def authorizer(self) -> LambdaFunction | None:
+        route = self.api.routes.get("$connect")
+        return self.functions[route.authorizer] if route and route.authorizer else None
+
+    def two_way(self, route_key: str) -> bool:
+        route = self.api.routes.get(route_key)
+        return bool(route and route.two_way)
 
     def route_for(self, body: str) -> str:
-        if self.selection_key:
+        """The route a frame selects ($request.body.<key>); $default if it is not JSON or names none."""
+        key = self.api.selection_key
+        if key:
             try:
                 frame = json.loads(body)
             except ValueError:
                 frame = None
             if isinstance(frame, dict):
-                key = frame.get(self.selection_key)
-                if isinstance(key, str) and key in self.functions and not key.startswith("$"):
-                    return key
+                chosen = frame.get(key)
+                if isinstance(chosen, str) and chosen in self.api.routes and not chosen.startswith("$"):
+                    return chosen
         return "$default"
-
-
-def _sub_text(value: Any) -> str:
-    return str(value.value if isinstance(value, Intrinsic) else value)
-
-
-def _function_in(uri: Any) -> str:
-    found = _FUNCTION_IN_URI.search(_sub_text(uri))
-    if not found:
-        raise ValueError(
-            f"the devstack needs an IntegrationUri/AuthorizerUri naming ${{Function.Arn}}: {uri!r}"
-        )
-    return found.group(1)
 
 
 @dataclass
@@ -198,64 +176,49 @@ class StreamServer:
         connection_id = new_request_id()
         headers = {name.lower(): value for name, value in request.headers.raw_items()}
         query = query_parameters(parts.query)
-        source_ip = str(connection.remote_address[0])
-        context = self._request_context("$connect", "CONNECT", connection_id, source_ip, headers)
+        context = self._context(
+            "$connect", "CONNECT", connection_id, str(connection.remote_address[0]), headers
+        )
         authorizer: dict[str, Any] = {}
         if self._routes.authorizer is not None:
-            decided = self._authorize(headers, query, context)
+            decided = self._authorize(self._routes.authorizer, headers, query, context)
             if isinstance(decided, int):
                 return connection.respond(decided, "Unauthorized\n" if decided == 401 else "Forbidden\n")
             authorizer = decided
-        context["authorizer"] = authorizer
-        event: dict[str, Any] = {
-            "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "requestContext": context,
-            "isBase64Encoded": False,
-        }
-        if query:
-            event["queryStringParameters"] = query
-            event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
-        function = self._routes.functions.get("$connect")
         result: Any = {"statusCode": 200}
+        function = self._routes.function("$connect")
         if function is not None:
             try:
-                result = function.invoke(event)
+                result = function.invoke(
+                    websocket_connect_event(headers, query, {**context, "authorizer": authorizer})
+                )
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 return connection.respond(500, "Internal server error\n")
         status = int(result.get("statusCode", 200)) if isinstance(result, dict) else 200
         if not 200 <= status < 300:
             return connection.respond(status, f"$connect refused the connection ({status}).\n")
-        chosen = {k.lower(): v for k, v in ((result or {}).get("headers") or {}).items()}.get(
-            "sec-websocket-protocol"
-        )
+        answered = {k.lower(): v for k, v in ((result or {}).get("headers") or {}).items()}
         self._admitted[id(connection)] = {
             "connection_id": connection_id,
             "authorizer": authorizer,
-            "subprotocol": chosen,
+            "subprotocol": answered.get("sec-websocket-protocol"),
             "user_agent": headers.get("user-agent", ""),
+            "source_ip": context["identity"]["sourceIp"],
+            "connected_at": context["connectedAt"],
         }
         return None
 
     def _authorize(
-        self, headers: dict[str, str], query: dict[str, str], context: dict[str, Any]
+        self,
+        function: LambdaFunction,
+        headers: dict[str, str],
+        query: dict[str, str],
+        context: dict[str, Any],
     ) -> dict[str, Any] | int:
         """The authorizer's context (with principalId), or the status API Gateway refuses with."""
-        assert self._routes is not None
-        assert self._routes.authorizer is not None
-        event = {
-            "type": "REQUEST",
-            "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{STAGE}/$connect",
-            "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
-            "stageVariables": {},
-            "requestContext": context,
-        }
         try:
-            result = self._routes.authorizer.invoke(event)
+            result = function.invoke(websocket_authorizer_event(headers, query, context))
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return 401
@@ -278,8 +241,8 @@ class StreamServer:
             connection,
             admitted["connection_id"],
             admitted["authorizer"],
-            int(time.time() * 1000),
-            str(connection.remote_address[0]),
+            admitted["connected_at"],
+            admitted["source_ip"],
             admitted["user_agent"],
         )
         with self._lock:
@@ -308,70 +271,56 @@ class StreamServer:
     def _on_message(self, client: _Client, body: str) -> None:
         assert self._routes is not None
         key = self._routes.route_for(body)
-        function = self._routes.functions.get(key)
+        function = self._routes.function(key)
         if function is None:
+            # what API Gateway answers a frame no route takes
             self.post(
                 client.connection_id,
                 json.dumps({"message": "Forbidden", "connectionId": client.connection_id}),
             )
             return
-        event = {
-            "requestContext": {
-                **self._request_context(key, "MESSAGE", client.connection_id, client.source_ip, {}),
-                "messageId": new_request_id(),
-                "authorizer": client.authorizer,
-                "connectedAt": client.connected_at,
-            },
-            "body": body,
-            "isBase64Encoded": False,
-        }
+        context = self._context(key, "MESSAGE", client.connection_id, client.source_ip, {}, client)
         try:
-            result = function.invoke(event)
+            result = function.invoke(websocket_message_event(body, context))
         except Exception:
             traceback.print_exc(file=sys.stderr)
             self.post(client.connection_id, json.dumps({"message": "Internal server error"}))
             return
-        if key in self._routes.two_way and isinstance(result, dict) and result.get("body") is not None:
+        if self._routes.two_way(key) and isinstance(result, dict) and result.get("body") is not None:
             self.post(client.connection_id, str(result["body"]))
 
     def _on_disconnect(self, client: _Client, code: int, reason: str) -> None:
         assert self._routes is not None
-        function = self._routes.functions.get("$disconnect")
+        function = self._routes.function("$disconnect")
         if function is None:
             return
-        context = self._request_context(
-            "$disconnect", "DISCONNECT", client.connection_id, client.source_ip, {}
-        )
-        context.update(
-            authorizer=client.authorizer,
-            connectedAt=client.connected_at,
-            disconnectStatusCode=code,
-            disconnectReason=reason,
+        context = self._context(
+            "$disconnect", "DISCONNECT", client.connection_id, client.source_ip, {}, client
         )
         try:
-            function.invoke({"headers": {}, "requestContext": context, "isBase64Encoded": False})
+            function.invoke(websocket_disconnect_event(context, code, reason))
         except Exception:
             traceback.print_exc(file=sys.stderr)
 
-    def _request_context(
-        self, route_key: str, event_type: str, connection_id: str, source_ip: str, headers: Mapping[str, str]
+    def _context(
+        self,
+        route_key: str,
+        event_type: str,
+        connection_id: str,
+        source_ip: str,
+        headers: Mapping[str, str],
+        client: _Client | None = None,
     ) -> dict[str, Any]:
-        now = time.time()
-        return {
-            "routeKey": route_key,
-            "eventType": event_type,
-            "messageDirection": "IN",
-            "stage": STAGE,
-            "apiId": API_ID,
-            "domainName": f"127.0.0.1:{self.port}",
-            "connectionId": connection_id,
-            "requestId": new_request_id(),
-            "extendedRequestId": new_request_id(),
-            "requestTimeEpoch": int(now * 1000),
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "connectedAt": int(now * 1000),
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
-        }
+        return websocket_context(
+            route_key,
+            event_type,
+            connection_id,
+            domain_name=f"127.0.0.1:{self.port}",
+            source_ip=source_ip,
+            user_agent=client.user_agent if client else headers.get("user-agent", ""),
+            connected_at_ms=client.connected_at if client else None,
+            authorizer=client.authorizer if client else None,
+        )
 
     # -- frames out -----------------------------------------------------------------------------
     def post(self, connection_id: str, data: str | bytes) -> bool:

@@ -34,7 +34,12 @@ from typing import Any
 
 from devstack.resources import REGION, LocalResources, create_resources
 from devstack.template import REPO_ROOT, FunctionSpec, Template, load_template
-from tests.built.sample_events import authorizer_functions, is_documented_server_error
+from tests.built.sample_events import (
+    authorizer_functions,
+    is_documented_server_error,
+    websocket_authorizer_functions,
+    websocket_route_of,
+)
 
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 LAYER_LOGICAL_ID = "ParleyLayer"
@@ -286,13 +291,21 @@ def judge(function: FunctionSpec, kind: str, outcome: Mapping[str, Any], output:
             return Outcome(
                 logical_id, False, f"authorizer returned {type(result).__name__}, not a dict", output
             )
-        return Outcome(
-            logical_id, True, f"authorizer -> isAuthorized={result.get('isAuthorized')} ({timing})"
+        decision = (
+            f"isAuthorized={result['isAuthorized']}"
+            if "isAuthorized" in result
+            else f"policy {[s.get('Effect') for s in (result.get('policyDocument') or {}).get('Statement', [])]}"
         )
+        return Outcome(logical_id, True, f"authorizer -> {decision} ({timing})")
     if error:
         return Outcome(
             logical_id, False, f"raised {error['type']}: {error['message']}", error["traceback"] + output
         )
+    if kind == "websocket":
+        status = result.get("statusCode") if isinstance(result, dict) else None
+        if not isinstance(status, int) or status >= 500:
+            return Outcome(logical_id, False, f"WebSocket route answered {str(result)[:200]}", output)
+        return Outcome(logical_id, True, f"WebSocket route -> {status} ({timing})")
     if kind == "http":
         route = function.routes[0].route_key
         status = result.get("statusCode") if isinstance(result, dict) else None
@@ -335,8 +348,10 @@ def layer_bytecode(layer_dir: Path) -> Outcome:
 
 
 def kind_of(template: Template, function: FunctionSpec) -> str:
-    if function.logical_id in authorizer_functions(template):
+    if function.logical_id in authorizer_functions(template) | websocket_authorizer_functions(template):
         return "authorizer"
+    if websocket_route_of(template, function.logical_id) is not None:
+        return "websocket"
     return "http" if function.routes else "other"
 
 

@@ -6,7 +6,8 @@
 
 The events come from devstack.events, the builders the devstack's gateway and pollers use, so a
 sample has exactly the shape AWS sends: HTTP API payload 2.0 for routes, the HTTP API REQUEST
-authorizer event for authorizers, SQS and EventBridge schedule events for workers.
+authorizer event for authorizers, the WebSocket API's events for its routes and its $connect
+authorizer, SQS and EventBridge schedule events for workers.
 Use them with `sam local invoke <LogicalId> -e events/<LogicalId>.json`.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from devstack import events
 from devstack.resources import LocalResources
-from devstack.template import FunctionSpec, HttpRoute, Intrinsic, Template, load_template
+from devstack.template import FunctionSpec, HttpRoute, Intrinsic, Template, load_template, websocket_api
 
 API_ID = "a1b2c3d4e5"
 DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
@@ -139,6 +140,7 @@ ROUTE_BODIES: dict[str, Any] = {
     "POST /v1/jobs/{job_id}/archive": {},
     "PUT /v1/jobs/{job_id}/config": {"custom_system_prompt": "Write for beginners.", "temperature": 0.2},
     "PUT /v1/jobs/{job_id}/scope": {"inboxes": [], "files": []},
+    "POST /v1/stream-tokens": {"conversation_ids": [SAMPLE_IDS["conversation_id"]], "expires_in": 300},
     "POST /v1/webhooks": {
         "url": "https://hooks.example.com/parley",
         "events": ["turn.*", "job.completed"],
@@ -359,10 +361,26 @@ WORKER_BODIES: dict[str, Any] = {
 AUTHORIZER_SAMPLE_ROUTE = "GET /v1/workspaces"
 
 
+# What a client sends on each WebSocket route (the sample event's body).
+WEBSOCKET_FRAMES = {
+    "subscribe": {"action": "subscribe", "conversation_id": SAMPLE_IDS["conversation_id"]},
+    "unsubscribe": {"action": "unsubscribe", "conversation_id": SAMPLE_IDS["conversation_id"]},
+    "ping": {"action": "ping"},
+    "$default": {"action": "hello"},
+}
+WEBSOCKET_CONNECTION_ID = "L0SM9cOFvHcCIhw="
+WEBSOCKET_DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+
+
 def sample_event(template: Template, function: FunctionSpec) -> dict[str, Any]:
     """The sample event for ``function``, by what triggers it in the template."""
     if function.logical_id in authorizer_functions(template):
         return _authorizer_event(template)
+    if function.logical_id in websocket_authorizer_functions(template):
+        return _websocket_event("$connect", authorizer=True)
+    route_key = websocket_route_of(template, function.logical_id)
+    if route_key is not None:
+        return _websocket_event(route_key)
     if function.routes:
         return _http_event(function.routes[0])
     if function.sqs_sources:
@@ -399,6 +417,54 @@ def authorizer_functions(template: Template) -> set[str]:
         if isinstance(arn, Intrinsic) and arn.name == "Fn::GetAtt":
             found.add(str(arn.value[0]))
     return found
+
+
+def websocket_authorizer_functions(template: Template) -> set[str]:
+    api = websocket_api(template)
+    return {r.authorizer for r in api.routes.values() if r.authorizer} if api else set()
+
+
+def websocket_route_of(template: Template, logical_id: str) -> str | None:
+    """The WebSocket route whose integration invokes the function, if one does."""
+    api = websocket_api(template)
+    return next((r.route_key for r in api.routes.values() if r.function == logical_id), None) if api else None
+
+
+def _websocket_event(route_key: str, *, authorizer: bool = False) -> dict[str, Any]:
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
+    headers = {
+        "host": WEBSOCKET_DOMAIN,
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+        "sec-websocket-extensions": "permessage-deflate; client_max_window_bits",
+        "x-forwarded-for": SOURCE_IP,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        "authorization": f"Bearer {SAMPLE_API_KEY}",
+    }
+    context = events.websocket_context(
+        route_key,
+        event_type,
+        WEBSOCKET_CONNECTION_ID,
+        domain_name=WEBSOCKET_DOMAIN,
+        source_ip=SOURCE_IP,
+        user_agent="Python/3.13 websockets/17.4",
+        authorizer=None
+        if authorizer
+        else {**AUTHORIZER_CONTEXT, "scope": "", "principalId": SAMPLE_IDS["key_id"]},
+    )
+    context["apiId"] = API_ID
+    if authorizer:
+        event = events.websocket_authorizer_event(headers, {}, context)
+        event["methodArn"] = event["methodArn"].replace(f":{events.API_ID}/", f":{API_ID}/", 1)
+        return event
+    if event_type == "CONNECT":
+        return events.websocket_connect_event(headers, {}, context)
+    if event_type == "DISCONNECT":
+        return events.websocket_disconnect_event(context, 1000, "Client closed the connection")
+    return events.websocket_message_event(
+        json.dumps(WEBSOCKET_FRAMES.get(route_key, {"action": route_key})), context
+    )
 
 
 def _headers(route: HttpRoute, body: bytes | None, content_type: str = "application/json") -> dict[str, str]:
@@ -524,6 +590,7 @@ def problems(template: Template, events_dir: Path) -> list[str]:
     found: list[str] = []
     functions = {function.logical_id: function for function in template.functions()}
     authorizers = authorizer_functions(template)
+    stream_authorizers = websocket_authorizer_functions(template)
     for logical_id, function in functions.items():
         path = events_dir / f"{logical_id}.json"
         if not path.is_file():
@@ -534,9 +601,18 @@ def problems(template: Template, events_dir: Path) -> list[str]:
         except ValueError as exc:
             found.append(f"{logical_id}: {path.name} is not JSON ({exc})")
             continue
-        found.extend(
-            f"{logical_id}: {p}" for p in _shape_problems(function, event, logical_id in authorizers)
-        )
+        if logical_id in stream_authorizers:
+            shape = (
+                []
+                if event.get("type") == "REQUEST" and event.get("methodArn")
+                else ["not a WebSocket authorizer event"]
+            )
+        elif (route_key := websocket_route_of(template, logical_id)) is not None:
+            got = (event.get("requestContext") or {}).get("routeKey")
+            shape = [] if got == route_key else [f"not a WebSocket {route_key} event (routeKey {got!r})"]
+        else:
+            shape = _shape_problems(function, event, logical_id in authorizers)
+        found.extend(f"{logical_id}: {p}" for p in shape)
     for path in sorted(events_dir.glob("*.json")):
         if path.stem not in functions:
             found.append(f"{path.name}: no function {path.stem} in template.yaml")

@@ -395,13 +395,20 @@ def _call_model(
 
 def _streamed(provider: Provider, request: ChatRequest, stream: TurnStream) -> ChatResult:
     """The model's result, its deltas passed to ``stream`` as they come."""
-    for event in stream_of(provider, request):
-        if isinstance(event, ChatResult):
-            return event
-        if isinstance(event, TextDelta):
-            stream.text(event.text)
-        else:
-            stream.tool_call(event)
+    events = stream_of(provider, request)
+    try:
+        for event in events:
+            if isinstance(event, ChatResult):
+                return event
+            if isinstance(event, TextDelta):
+                stream.text(event.text)
+            else:
+                stream.tool_call(event)
+    finally:
+        # A stream left early (the turn was cancelled) lets go of its connection now, not at collection.
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
     raise ProviderError("bad_response", "The model's stream ended without a result.")
 
 

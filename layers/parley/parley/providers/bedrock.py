@@ -9,12 +9,18 @@ Converse has no "none", and refuses a history with toolUse/toolResult blocks but
 "none" turn offers no tools, unless its history has tool blocks; then it keeps a toolConfig (the
 request's tools, or stand-ins named after the history's calls) and drops any call the model makes.
 docs/reference/bedrock-converse-tool-use.md has the shapes and where they are documented.
+
+``stream`` sends the same request to ConverseStream and translates its events as botocore yields them
+(docs/reference/bedrock-converse-stream.md): text and tool-input deltas as they come, then the
+ChatResult that ``parse_response`` gives for the same answer. The function's role needs
+``bedrock:InvokeModelWithResponseStream`` for it, beside ``bedrock:InvokeModel`` for Converse.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -25,7 +31,10 @@ from parley.providers.base import (
     ChatResult,
     ErrorKind,
     ProviderError,
+    StreamEvent,
+    TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolSpec,
     Usage,
     redact,
@@ -49,7 +58,8 @@ _MALFORMED = frozenset({"malformed_model_output", "malformed_tool_use"})
 # OpenAI's tool_choice words -> Converse's toolChoice union ("none" has no member: see _tool_config).
 _TOOL_CHOICES: dict[str, dict[str, Any]] = {"auto": {"auto": {}}, "required": {"any": {}}}
 
-# Bedrock error codes -> (kind, retryable).
+# Bedrock error codes -> (kind, retryable). A stream's exception events carry the same names in camel
+# case (throttlingException): _bedrock_error looks them up capitalised.
 _ERRORS: dict[str, tuple[ErrorKind, bool]] = {
     "ThrottlingException": ("rate_limited", True),
     "TooManyRequestsException": ("rate_limited", True),
@@ -58,6 +68,7 @@ _ERRORS: dict[str, tuple[ErrorKind, bool]] = {
     "ModelNotReadyException": ("http_error", True),
     "ModelTimeoutException": ("timeout", True),
     "ModelErrorException": ("http_error", False),
+    "ModelStreamErrorException": ("http_error", True),  # "A streaming error occurred. Retry your request."
     "ValidationException": ("configuration", False),
     "ResourceNotFoundException": ("configuration", False),
     "AccessDeniedException": ("auth", False),
@@ -111,12 +122,27 @@ class BedrockProvider:
         )
 
     def complete(self, request: ChatRequest) -> ChatResult:
-        runtime = self._client or client(self._region, *self._config)
         try:
-            response = runtime.converse(**converse_request(request))
+            response = self._runtime().converse(**converse_request(request))
         except Exception as exc:
             raise _provider_error(exc) from exc
         return parse_response(response, request.model, tools_offered=offers_tools(request))
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        try:
+            response = self._runtime().converse_stream(**converse_request(request))
+        except Exception as exc:
+            raise _provider_error(exc) from exc
+        events = response["stream"]
+        try:
+            yield from stream_events(
+                _translated_failures(events), request.model, tools_offered=offers_tools(request)
+            )
+        finally:
+            events.close()  # also when the caller stops reading: the connection goes back
+
+    def _runtime(self) -> Any:
+        return self._client or client(self._region, *self._config)
 
 
 # -- wire format -----------------------------------------------------------------------------------
@@ -240,8 +266,7 @@ def parse_response(
     """The Converse response as a ChatResult; with ``tools_offered`` false, calls are dropped (a
     "none" request whose history made Bedrock need a toolConfig)."""
     stop_reason = str(response.get("stopReason") or "end_turn")
-    if stop_reason in _MALFORMED:
-        raise ProviderError("bad_response", f"The model's output was malformed ({stop_reason}).")
+    _refuse_malformed(stop_reason)
     message = (response.get("output") or {}).get("message")
     if not isinstance(message, dict):
         raise ProviderError("bad_response", "The Converse response has no output message.")
@@ -252,6 +277,25 @@ def parse_response(
             texts.append(block["text"])
         elif "toolUse" in block:
             calls.append(_tool_call(block["toolUse"]))
+    return _chat_result(
+        "".join(texts), calls, stop_reason, response.get("usage") or {}, requested_model, tools_offered
+    )
+
+
+def _refuse_malformed(stop_reason: str) -> None:
+    if stop_reason in _MALFORMED:
+        raise ProviderError("bad_response", f"The model's output was malformed ({stop_reason}).")
+
+
+def _chat_result(
+    content: str,
+    calls: list[ToolCall],
+    stop_reason: str,
+    usage: Mapping[str, Any],
+    requested_model: str,
+    tools_offered: bool,
+) -> ChatResult:
+    """What Converse and ConverseStream both answered, in the one vocabulary ChatResult speaks."""
     finish_reason = _FINISH_REASONS.get(stop_reason, stop_reason)
     if calls and not tools_offered:
         logger.warning(
@@ -261,9 +305,8 @@ def parse_response(
         calls = []
         if finish_reason == "tool_calls":
             finish_reason = "stop"
-    usage = response.get("usage") or {}
     return ChatResult(
-        content="".join(texts),
+        content=content,
         tool_calls=tuple(calls),
         usage=Usage(
             input_tokens=int(usage.get("inputTokens", 0)), output_tokens=int(usage.get("outputTokens", 0))
@@ -275,10 +318,7 @@ def parse_response(
 
 def _tool_call(use: Mapping[str, Any]) -> ToolCall:
     """An input that is not an object is the model's mistake to retry (``arguments_error``)."""
-    name = use.get("name")
-    if not isinstance(name, str) or not name:
-        raise ProviderError("bad_response", "Bedrock returned a toolUse without a tool name.")
-    call_id = str(use.get("toolUseId") or "")
+    name, call_id = _tool_name(use), str(use.get("toolUseId") or "")
     arguments = use.get("input")
     if arguments is None:
         return ToolCall(call_id, name, {})
@@ -293,6 +333,14 @@ def _tool_call(use: Mapping[str, Any]) -> ToolCall:
     return ToolCall(call_id, name, arguments)
 
 
+def _tool_name(use: Mapping[str, Any]) -> str:
+    """A toolUse's name: without one there is nothing to answer the call with."""
+    name = use.get("name")
+    if not isinstance(name, str) or not name:
+        raise ProviderError("bad_response", "Bedrock returned a toolUse without a tool name.")
+    return name
+
+
 def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -304,21 +352,128 @@ def _json_kind(value: Any) -> str:
 
 
 def _provider_error(exc: Exception) -> ProviderError:
+    from botocore import eventstream
     from botocore import exceptions as boto
+    from urllib3 import exceptions as urllib3_errors
 
+    # EventStreamError (a stream's exception event, raised by botocore as it reads) is a ClientError.
     if isinstance(exc, boto.ClientError):
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        kind, retryable = _ERRORS.get(code, ("http_error", bool(status and status >= 500)))
-        message = redact(f"Bedrock {code or 'error'}: {error.get('Message', '')}".strip())
-        return ProviderError(kind, message, retryable=retryable, status=status)
-    if isinstance(exc, boto.ReadTimeoutError | boto.ConnectTimeoutError):
+        return _bedrock_error(str(error.get("Code", "")), str(error.get("Message", "")), status)
+    # A stream's reads go to urllib3 directly: its failures come as they are, not wrapped by botocore.
+    if isinstance(exc, boto.ReadTimeoutError | boto.ConnectTimeoutError | urllib3_errors.ReadTimeoutError):
         return ProviderError("timeout", "Bedrock did not answer in time.")
     if isinstance(exc, boto.EndpointConnectionError | boto.ConnectionError):
         return ProviderError("connection", "Could not reach Bedrock.")
+    if isinstance(exc, boto.HTTPClientError | urllib3_errors.ProtocolError):
+        return ProviderError("connection", f"The connection to Bedrock broke off ({type(exc).__name__}).")
+    if isinstance(exc, eventstream.ParserError):
+        return ProviderError("bad_response", f"Bedrock's event stream is not valid ({type(exc).__name__}).")
     if isinstance(exc, boto.NoCredentialsError | boto.PartialCredentialsError):
         return ProviderError("auth", "No AWS credentials are available to call Bedrock.")
     if isinstance(exc, boto.ParamValidationError):
         return ProviderError("configuration", redact(f"The Converse request is not valid: {exc}"))
     return ProviderError("http_error", f"Bedrock call failed ({type(exc).__name__}).", retryable=False)
+
+
+def _bedrock_error(code: str, message: str, status: int | None = None) -> ProviderError:
+    """The error a Bedrock code names (``ThrottlingException``; a stream says ``throttlingException``)."""
+    kind, retryable = _ERRORS.get(code[:1].upper() + code[1:], ("http_error", bool(status and status >= 500)))
+    return ProviderError(
+        kind, redact(f"Bedrock {code or 'error'}: {message}".strip()), retryable=retryable, status=status
+    )
+
+
+# -- streaming -------------------------------------------------------------------------------------
+# ConverseStreamOutput's exception members. botocore raises them as EventStreamError while it reads;
+# as events they are translated all the same.
+_STREAM_EXCEPTIONS = (
+    "internalServerException",
+    "modelStreamErrorException",
+    "validationException",
+    "throttlingException",
+    "serviceUnavailableException",
+)
+
+
+@dataclass
+class _ToolUseParts:
+    """A toolUse block as far as the stream has told it."""
+
+    position: int  # among the response's tool calls (a contentBlockIndex counts text blocks too)
+    tool_use_id: str
+    name: str
+    input: list[str] = field(default_factory=list)  # the input's JSON text, in fragments
+
+
+def _translated_failures(events: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """botocore's events, with whatever reading them raises as a ProviderError."""
+    try:
+        yield from events
+    except Exception as exc:
+        raise _provider_error(exc) from exc
+
+
+def stream_events(
+    events: Iterable[Mapping[str, Any]], requested_model: str = "", *, tools_offered: bool = True
+) -> Iterator[StreamEvent]:
+    """ConverseStream's events, as botocore yields them, as deltas; then the ChatResult parse_response
+    gives for the same answer. With ``tools_offered`` false, calls are neither streamed nor kept."""
+    texts: list[str] = []
+    uses: dict[int, _ToolUseParts] = {}  # by contentBlockIndex
+    stop_reason: str | None = None
+    usage: Mapping[str, Any] = {}
+    for event in events:
+        if "contentBlockStart" in event:
+            start = event["contentBlockStart"]
+            tool_use = (start.get("start") or {}).get("toolUse")
+            if tool_use is not None:
+                use = _ToolUseParts(len(uses), str(tool_use.get("toolUseId") or ""), _tool_name(tool_use))
+                uses[start.get("contentBlockIndex", -1)] = use
+                if tools_offered:
+                    yield ToolCallDelta(use.position, use.tool_use_id, use.name, "")
+        elif "contentBlockDelta" in event:
+            block = event["contentBlockDelta"]
+            delta = block.get("delta") or {}
+            if delta.get("text"):
+                texts.append(delta["text"])
+                yield TextDelta(delta["text"])
+            elif "toolUse" in delta:
+                receiver = uses.get(block.get("contentBlockIndex", -1))
+                if receiver is None:
+                    raise ProviderError("bad_response", "Bedrock streamed tool input for no toolUse block.")
+                fragment = str(delta["toolUse"].get("input") or "")
+                receiver.input.append(fragment)
+                if tools_offered and fragment:
+                    yield ToolCallDelta(receiver.position, None, None, fragment)
+        elif "messageStop" in event:
+            stop_reason = str(event["messageStop"].get("stopReason") or "end_turn")
+            _refuse_malformed(stop_reason)
+        elif "metadata" in event:
+            usage = event["metadata"].get("usage") or {}
+        else:
+            code = next((name for name in _STREAM_EXCEPTIONS if name in event), None)
+            if code is not None:
+                raise _bedrock_error(code, str((event[code] or {}).get("message", "")))
+    if stop_reason is None:
+        raise ProviderError("connection", "Bedrock's stream ended before its messageStop event.")
+    calls = [_streamed_tool_call(use) for use in uses.values()]
+    yield _chat_result("".join(texts), calls, stop_reason, usage, requested_model, tools_offered)
+
+
+def _streamed_tool_call(use: _ToolUseParts) -> ToolCall:
+    """The call ``_tool_call`` makes of the same toolUse, its input read from the streamed JSON text;
+    text that is not JSON is the model's mistake to retry (``arguments_error``), as it is for OpenAI."""
+    text = "".join(use.input)
+    try:
+        arguments = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError as exc:
+        return ToolCall(
+            use.tool_use_id,
+            use.name,
+            {},
+            arguments_error=f"not valid JSON: {exc.msg} at character {exc.pos}",
+            raw_arguments=text,
+        )
+    return _tool_call({"toolUseId": use.tool_use_id, "name": use.name, "input": arguments})

@@ -10,7 +10,8 @@ always gets the same reply: there is no randomness anywhere.
      "reply": "<text>",             # may use {message}, the last user message
      "tool_calls": [{"name": "...", "arguments": {...}}],
      "error": "<ProviderError kind>",  # fail instead of answering
-     "delay_ms": 1500}              # wait first (at most 30 s): for cancellation and long-poll tests
+     "delay_ms": 1500,              # wait first (at most 30 s): for cancellation and long-poll tests
+     "stream_delay_ms": 200}        # ``stream`` only: wait between deltas (at most 30 s each)
 
 The first matching rule wins; with none, the reply comes from the prompt's sources or memories when it
 carries them (``scripted_answers.grounded_reply``), else it is ``You said: <last user message>``. When the
@@ -23,6 +24,12 @@ as the system prompt asks for (``scripted_answers.follow_ups``).
 A request for ``purpose="memory"`` is answered with JSON facts about the user, taken by fixed rules from
 the user's first-person statements, updating a known memory of the same subject rather than repeating it
 (``scripted_memory.extract``, whose docstring lists the rules).
+
+``stream`` gives the very reply ``complete`` gives: a reply's text in word-sized deltas (whitespace kept,
+so they join into the reply exactly), then each tool call's JSON arguments in two fragments or more,
+then the ChatResult. Between deltas it waits ``stream_delay_ms``: the rule's, else the provider's
+``options.stream_delay_ms`` (both 0 unless set), so that tests can watch deltas arrive over time. A
+memory or follow-ups request is not a reply anyone watches: its stream is the ChatResult alone.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from parley.providers import scripted_answers, scripted_memory
@@ -41,42 +48,69 @@ from parley.providers.base import (
     ChatRequest,
     ChatResult,
     ProviderError,
+    StreamEvent,
+    TextDelta,
     ToolCall,
+    ToolCallDelta,
     Usage,
 )
 
 MAX_DELAY_MS = 30_000
 MODEL = "scripted"
+# The longest piece of a call's arguments a delta carries (the JSON always comes in two pieces or more).
+ARGUMENTS_FRAGMENT_CHARS = 16
 
 
 class ScriptedProvider:
     def __init__(
-        self, script: Sequence[Mapping[str, Any]] = (), *, sleep: Callable[[float], None] = time.sleep
+        self,
+        script: Sequence[Mapping[str, Any]] = (),
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        stream_delay_ms: int = 0,
     ) -> None:
         self._script = list(script)
         self._sleep = sleep
+        self._stream_delay_ms = _milliseconds(stream_delay_ms, "options.stream_delay_ms")
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any], secret: str | None = None) -> ScriptedProvider:
-        script = (record.get("options") or {}).get("script") or []
+        options = record.get("options") or {}
+        script = options.get("script") or []
         if not isinstance(script, list) or not all(isinstance(rule, dict) for rule in script):
             raise ProviderError("configuration", "options.script must be a list of rules.")
-        return cls(script)
+        return cls(script, stream_delay_ms=options.get("stream_delay_ms") or 0)
 
     def complete(self, request: ChatRequest) -> ChatResult:
+        return self._answer(request)[0]
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamEvent]:
+        result, rule = self._answer(request)
+        if request.purpose == "reply":
+            pause = self._stream_delay_ms
+            if rule is not None and rule.get("stream_delay_ms") is not None:
+                pause = _milliseconds(rule["stream_delay_ms"], "A script rule's stream_delay_ms")
+            for position, delta in enumerate(_deltas(result)):
+                if position and pause:
+                    self._sleep(pause / 1000)
+                yield delta
+        yield result
+
+    def _answer(self, request: ChatRequest) -> tuple[ChatResult, Mapping[str, Any] | None]:
+        """The result, and the rule that made it (None when no rule did)."""
         if request.purpose == "memory":
-            return _result(request, scripted_memory.extract(request.messages))
+            return _result(request, scripted_memory.extract(request.messages)), None
         if request.purpose == "follow_ups":
-            return _result(request, scripted_answers.follow_ups(request.messages))
+            return _result(request, scripted_answers.follow_ups(request.messages)), None
         said = _last_user_message(request.messages)
         results = _tool_results_after_last_call(request.messages)
         if results is not None:
-            return _result(request, _summary(results))
+            return _result(request, _summary(results)), None
         index, rule = self._matching_rule(said)
         if rule is None:
             grounded = scripted_answers.grounded_reply(request.messages, said)
-            return _result(request, grounded if grounded is not None else f"You said: {said}")
-        delay_ms = min(max(int(rule.get("delay_ms") or 0), 0), MAX_DELAY_MS)
+            return _result(request, grounded if grounded is not None else f"You said: {said}"), None
+        delay_ms = _milliseconds(rule.get("delay_ms") or 0, f"Script rule {index}: delay_ms")
         if delay_ms:
             self._sleep(delay_ms / 1000)
         if rule.get("error"):
@@ -95,7 +129,7 @@ class ScriptedProvider:
         )
         if not calls and "reply" not in rule:
             reply = f"You said: {said}"
-        return _result(request, reply, calls)
+        return _result(request, reply, calls), rule
 
     def _matching_rule(self, said: str) -> tuple[int, Mapping[str, Any] | None]:
         for index, rule in enumerate(self._script):
@@ -106,6 +140,33 @@ class ScriptedProvider:
             except re.error as exc:
                 raise ProviderError("configuration", f"Script rule {index}: invalid regex ({exc}).") from exc
         return -1, None
+
+
+def _milliseconds(value: Any, name: str) -> int:
+    """A wait in milliseconds, within 0 and MAX_DELAY_MS."""
+    try:
+        milliseconds = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ProviderError("configuration", f"{name} must be a number of milliseconds.") from exc
+    return min(max(milliseconds, 0), MAX_DELAY_MS)
+
+
+def _deltas(result: ChatResult) -> Iterator[TextDelta | ToolCallDelta]:
+    """The result as a model would stream it: its text word by word, each call's arguments in pieces."""
+    # Each word with the whitespace after it (and any leading whitespace alone): they join into the text.
+    for word in re.findall(r"\S+\s*|\s+", result.content):
+        yield TextDelta(word)
+    for position, call in enumerate(result.tool_calls):
+        arguments = json.dumps(call.arguments)
+        size = min(ARGUMENTS_FRAGMENT_CHARS, max(1, len(arguments) // 2))
+        for start in range(0, len(arguments), size):
+            first = start == 0
+            yield ToolCallDelta(
+                position,
+                call.id if first else None,
+                call.name if first else None,
+                arguments[start : start + size],
+            )
 
 
 def _last_user_message(messages: Sequence[ChatMessage]) -> str:
