@@ -2,7 +2,8 @@
 
 Parts: e2e (send → reply on the devstack), load (load without loss), aws_calls (AWS calls per
 warm request), overhead (in-handler time outside AWS calls), cold_start (fresh process vs boto3),
-growth (a conversation and a workspace growing to 10,000), retrieval (10,000 chunks),
+growth (a conversation and a workspace growing to 10,000), retrieval (10,000 chunks), streaming
+(first delta, streaming's overhead, posts per second),
 cost (USD per million exchanges, from the others' numbers: always last).
 ``python -m bench cold_start growth`` runs only those parts, into bench/results-partial.json (results.json,
 RESULTS.md and the README's table are written by a full run only).
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import aws_calls, cold_start, cost, e2e, growth, load, overhead, retrieval
+from bench import aws_calls, cold_start, cost, e2e, growth, load, overhead, retrieval, streaming
 
 RESULTS = Path(__file__).parent / "results.json"
 PARTIAL_RESULTS = Path(__file__).parent / "results-partial.json"
@@ -44,6 +45,7 @@ def main(argv: list[str]) -> int:
         "cold_start": lambda _: cold_start.run(rounds=cold_start.EVERY_FUNCTION_ROUNDS, everything=True),
         "growth": lambda _: growth.run(),
         "retrieval": lambda _: retrieval.run(),
+        "streaming": streaming.run,
     }
     parts["cost"] = lambda _: cost.run(results)  # last: it prices the others' measurements
     chosen = argv or list(parts)
@@ -106,6 +108,17 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
         add("e2e send → reply p50, 1 client (ms)", "≤ 100", seq["p50_ms"], seq["p50_ms"] <= 100)
         rate = conc["messages_per_second"]
         add("e2e 8 clients (messages/s)", "≥ 90", rate, rate >= 90)
+    if "streaming" in results:
+        streamed = results["streaming"]
+        first = streamed["first_delta"]
+        add(
+            "streaming: model start → first delta p50 / p99 (ms)",
+            "p50 ≤ 100",
+            f"{first['p50_ms']} / {first['p99_ms']}",
+            first["p50_ms"] <= 100,
+        )
+        rate = streamed["posts"]["frames_per_second"]
+        add("streaming: frames (posts) per second per connection", "≤ 20", rate, rate <= 20)
     if "load" in results:
         loaded = results["load"]
         add("load: duplicated replies", "= 0", loaded["duplicated"], loaded["duplicated"] == 0)

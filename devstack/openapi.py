@@ -71,6 +71,7 @@ def build() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1", "description": "AI-agent conversations and jobs."},
         "paths": dict(sorted(paths.items())),
+        "x-websocket": _websocket(components),
         "components": {
             "schemas": dict(sorted(components.items())),
             "securitySchemes": {
@@ -78,6 +79,29 @@ def build() -> dict[str, Any]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
             },
         },
+    }
+
+
+def _websocket(components: dict[str, Any]) -> dict[str, Any]:
+    """The WebSocket API (OpenAPI has no words for it): how to connect, what a client sends, what it
+    gets back, and the frames of a turn, with their schemas among the components."""
+    from parley.models import streams
+
+    return {
+        "url": "the stack's StreamUrl output (wss://…/live); POST /v1/stream-tokens names it too",
+        "connect": "an API key (Authorization or x-api-key header, or the subprotocol parley.key.<key>), or "
+        "a stream token (?token=<token> or the subprotocol parley.token.<token>); offering subprotocols, "
+        "include parley: the server picks it. Refused: HTTP 401.",
+        "client_frames": [
+            _schema_ref(streams.SubscribeFrame, components),
+            _schema_ref(streams.PingFrame, components),
+        ],
+        "replies": [
+            _schema_ref(streams.SubscribedFrame, components),
+            _schema_ref(streams.PongFrame, components),
+            _schema_ref(streams.ErrorFrame, components),
+        ],
+        "turn_frames": _schema_ref(streams.StreamFrame, components),
     }
 
 

@@ -267,6 +267,7 @@ def test_a_revoked_key_gets_401_on_every_authorized_route(api: ApiClient, tenant
 # names one of A's (``ids`` maps the names above to ids). Each is sent by B twice: naming A's id, and
 # naming an id that exists nowhere; the two answers must be the same (existence is not leaked).
 BODY_ADDRESSED: dict[str, Any] = {
+    "POST /v1/stream-tokens": lambda i: {"conversation_ids": [i["conversation_id"]]},
     "POST /v2/job_message": lambda i: {
         "job_message": {"job_id": i["shinkai_job"], "content": "x", "files_inbox": ""}
     },

@@ -66,5 +66,9 @@ def test_the_readme_curl_examples_run_verbatim_against_the_devstack(tmp_path: Pa
         assert '"object":"chat.completion"' in compact
         assert '"type":"response"' in compact  # Odyssey's synchronous answer
         assert '"prLink":null' in compact  # Mintlify's AgentJob
+        # the streaming client: subscribed, the turn's frames in order, the reply at the end
+        assert '{"type":"subscribed"' in done.stdout
+        assert re.search(r"^0 turn\.started", done.stdout, re.M)
+        assert "turn.completed You said: Stream this, please" in done.stdout
     finally:
         stack.stop()

@@ -11,9 +11,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from parley.models.streams import StreamFrame
 from tests.e2e.devstack_process import ApiClient, RunningDevstack
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +35,7 @@ WEATHER = {
     },
 }
 FRAME_TIMEOUT = 10
+FRAME: TypeAdapter[Any] = TypeAdapter(StreamFrame)
 
 
 def auth(key: str) -> dict[str, str]:
@@ -79,9 +82,11 @@ def subscribed(devstack: RunningDevstack, key: str, conversation_id: str) -> Ite
 
 
 def frames_until_end(ws: ClientConnection) -> list[dict[str, Any]]:
+    """A turn's frames until its last, each checked against the documented contract."""
     frames: list[dict[str, Any]] = []
     while True:
         frame = json.loads(ws.recv(timeout=FRAME_TIMEOUT))
+        FRAME.validate_python(frame)
         frames.append(frame)
         if frame["type"] in ("turn.completed", "turn.failed", "turn.cancelled", "turn.requires_action"):
             return frames

@@ -11,11 +11,16 @@ import pytest
 from devstack.events import LambdaContext
 from devstack.resources import LocalResources
 from devstack.template import load_template
-from tests.built.sample_events import authorizer_functions, is_documented_server_error
+from tests.built.sample_events import (
+    authorizer_functions,
+    is_documented_server_error,
+    websocket_authorizer_functions,
+    websocket_route_of,
+)
 from tests.conftest import load_handler, sample_event
 
 TEMPLATE = load_template()
-AUTHORIZERS = authorizer_functions(TEMPLATE)
+AUTHORIZERS = authorizer_functions(TEMPLATE) | websocket_authorizer_functions(TEMPLATE)
 # Compat APIs whose reference answers a missing resource with a 500 (the sample ids exist nowhere).
 
 
@@ -44,8 +49,9 @@ def test_function_handles_its_sample_event(aws: LocalResources, logical_id: str)
     # When it is invoked
     result = handler(event, context)
 
-    # Then an HTTP function answers without a server error; any other function just completes
-    if function.routes:
+    # Then an HTTP function (or a WebSocket route's) answers without a server error; any other
+    # function just completes
+    if function.routes or websocket_route_of(TEMPLATE, logical_id):
         assert isinstance(result, dict), result
         assert isinstance(result.get("statusCode"), int), result
         if is_documented_server_error(logical_id, result["statusCode"], result.get("body")):

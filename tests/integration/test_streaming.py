@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from pydantic import TypeAdapter
 
 from devstack import events
 from devstack.events import LambdaContext
 from devstack.resources import ACCOUNT_ID, REGION
+from parley.models.streams import StreamFrame
 from parley.store import connections as connection_store
 from parley.store import table
 from tests.conftest import load_handler
@@ -137,6 +139,7 @@ def posted_frames(connection_id: str) -> list[dict[str, Any]]:
     decoder, frames, position = json.JSONDecoder(), [], 0
     while position < len(data):
         frame, position = decoder.raw_decode(data, position)
+        TypeAdapter(StreamFrame).validate_python(frame)  # the documented contract
         frames.append(frame)
     return frames
 

@@ -149,14 +149,20 @@ def release(turn: dict[str, Any]) -> None:
 def _run_claimed(turn: dict[str, Any], sinks: Sequence[Sink]) -> str:
     # A turn resumed after its tool outputs has the conversation it paused with (see tool_loop); the
     # reply's transaction still checks that the conversation exists.
-    conversation = turn.pop("paused_conversation", None) or conversation_store.get(
+    paused_with = turn.pop("paused_conversation", None)
+    resumed = bool(paused_with)
+    conversation = paused_with or conversation_store.get(
         turn["workspace_id"], turn["conversation_id"], consistent=True
     )
     if conversation is None:
         return "skipped"  # deleted while queued: the purge removes the turn
     # A turn resumed in its tool loop keeps the steps it wrote before (their frames went out then).
     steps: list[dict[str, Any]] = list(turn.get("steps") or []) if turn.get("loop") else []
-    subscribers = fanout.Fanout(turn["workspace_id"], turn["conversation_id"]) if fanout.enabled() else None
+    subscribers = (
+        fanout.Fanout(turn["workspace_id"], turn["conversation_id"])
+        if fanout.streamed(conversation, resumed=resumed)
+        else None
+    )
     stream = TurnStream(turn, subscribers, sinks=sinks, steps_sent=len(steps))
     stream.started()
     try:

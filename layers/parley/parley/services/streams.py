@@ -80,6 +80,8 @@ def subscribe(workspace_id: str, connection_id: str, scope: str, frame: Mapping[
         )
     except table.ConditionFailed as exc:
         raise errors.NotFound("This connection is no longer registered; reconnect.") from exc
+    except LookupError as exc:
+        raise errors.Forbidden(f"No {kind} {conversation_id} in this workspace.") from exc
     return {"type": "subscribed", f"{kind}_id": conversation_id, "conversation_id": conversation_id}
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from parley.store import table
-from parley.store.conversations import conversation_pk
+from parley.store.conversations import META, conversation_pk
 from parley.store.workspaces import workspace_pk
 
 CONNECTION_SK = "#CONN"
@@ -27,6 +27,8 @@ SUBSCRIPTION_PREFIX = "S#"
 TOKEN_SK = "#TOKEN"  # noqa: S105 - a sort key, not a secret
 # API Gateway's maximum connection duration.
 CONNECTION_TTL_SECONDS = 2 * 60 * 60
+# On a conversation's #META: until when (epoch seconds) a subscription to it may still be live.
+STREAMED_UNTIL = "streamed_until"
 # A connection follows at most this many conversations, and a conversation streams to at most this
 # many connections: a worker's fan-out per batch stays bounded.
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
@@ -104,7 +106,8 @@ def forget_connection(workspace_id: str, connection_id: str) -> None:
 def subscribe(
     workspace_id: str, connection_id: str, conversation_id: str, *, now: int, expires_at: int
 ) -> None:
-    """Both sides of a subscription, if the connection is still there (else ConditionFailed)."""
+    """Both sides of a subscription, if the connection is still there (else ConditionFailed) and the
+    conversation too (else LookupError)."""
     record = {"connection_id": connection_id, "conversation_id": conversation_id, "subscribed_at": now}
     on_conversation = {
         "PK": conversation_pk(workspace_id, conversation_id),
@@ -129,11 +132,21 @@ def subscribe(
                 ),
                 table.put_op(on_conversation),
                 table.put_op(on_connection),
+                # Workers read the conversation anyway: this tells them whether to look for
+                # subscribers at all (most conversations are never streamed).
+                # (now + a connection's longest life: never earlier than another live subscription's end)
+                table.update_op(
+                    conversation_pk(workspace_id, conversation_id),
+                    META,
+                    set_fields={STREAMED_UNTIL: now + CONNECTION_TTL_SECONDS},
+                ),
             ]
         )
     except table.TransactionCancelled as exc:
         if exc.failed_at(0):
             raise table.ConditionFailed("the connection is gone") from exc
+        if exc.failed_at(3):
+            raise LookupError("the conversation is gone") from exc
         raise
 
 

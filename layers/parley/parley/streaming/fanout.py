@@ -8,7 +8,7 @@ only (its client sees a gap in ``seq`` and can read the turn). Nothing here ever
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -40,6 +40,17 @@ def _pool() -> ThreadPoolExecutor:
 def enabled() -> bool:
     """This deployment has a WebSocket API to stream to."""
     return bool(settings().stream_callback_url)
+
+
+def streamed(conversation: Mapping[str, Any], *, resumed: bool, now: float | None = None) -> bool:
+    """Whether a turn of this conversation may have subscribers to look for: a subscription marks the
+    conversation (``streamed_until``), so a turn of one never streamed reads nothing more. A turn
+    resumed after tool outputs has the conversation as it paused, older than any subscription made
+    meanwhile: it looks anyway."""
+    if not enabled():
+        return False
+    until = conversation.get(store.STREAMED_UNTIL)
+    return resumed or (isinstance(until, int | float) and until > (now if now is not None else time.time()))
 
 
 class Fanout:
