@@ -15,8 +15,9 @@ from devstack.template import TEMPLATE_PATH
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
-        description="Run template.yaml locally (moto, HTTP API gateway, SQS pollers, schedules). "
-        "Ports: PARLEY_PORT (default 3000), PARLEY_AWS_PORT (default 4566), PARLEY_WS_PORT (default 3001).",
+        description="Run template.yaml locally (moto, HTTP API gateway, WebSocket API, Function URLs, SQS "
+        "pollers, schedules). Ports: PARLEY_PORT (default 3000), PARLEY_AWS_PORT (default 4566), "
+        "PARLEY_WS_PORT (default 3001), PARLEY_FUNCTION_URL_PORT (default 3002).",
     )
     parser.add_argument(
         "--template", default=str(TEMPLATE_PATH), help="the SAM template (default: %(default)s)"
@@ -52,6 +53,7 @@ def banner(stack: Devstack) -> str:
         f"Parley devstack is running ({summary}).",
         f"  API:        {stack.url}",
         *([f"  WebSocket:  {stack.stream_url}"] if stack.stream_url else []),
+        *(f"  {name}: {app.url} (its Function URL)" for name, app in stack.web_apps.items()),
         f"  Local AWS:  {endpoint}",
         f"              export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing "
         "AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1",

@@ -25,11 +25,13 @@ from devstack.runtime import (
 )
 from devstack.samconfig import parameter_overrides
 from devstack.template import TEMPLATE_PATH, Template, load_template
+from devstack.web_adapter import WebAdapterApp
 from devstack.websocket import StreamRoutes, StreamServer
 
 DEFAULT_PORT = 3000
 DEFAULT_AWS_PORT = 4566
 DEFAULT_WS_PORT = 3001
+DEFAULT_FUNCTION_URL_PORT = 3002
 
 
 class Devstack:
@@ -42,6 +44,7 @@ class Devstack:
         aws_port: int | None = None,
         access_log: bool = False,
         ws_port: int | None = None,
+        function_url_port: int | None = None,
     ) -> None:
         self.template_path = Path(template_path)
         self.port = port if port is not None else int(os.environ.get("PARLEY_PORT", DEFAULT_PORT))
@@ -53,6 +56,13 @@ class Devstack:
             ws_port if ws_port is not None else int(os.environ.get("PARLEY_WS_PORT", DEFAULT_WS_PORT))
         )
         self._stream: StreamServer | None = None
+        self.function_url_port = (
+            function_url_port
+            if function_url_port is not None
+            else int(os.environ.get("PARLEY_FUNCTION_URL_PORT", DEFAULT_FUNCTION_URL_PORT))
+        )
+        # Functions with a Function URL that run under the Lambda Web Adapter, by logical id.
+        self.web_apps: dict[str, WebAdapterApp] = {}
         self.template: Template | None = None
         self.resources: LocalResources | None = None
         self.functions: dict[str, LambdaFunction] = {}
@@ -94,8 +104,12 @@ class Devstack:
             # Listening before the functions load: their settings hold its addresses.
             self._stream = StreamServer(self.ws_port)
             environment.update(self._stream.environment())
-        prepare_process(environment, code_paths(template, specs))
-        self.functions = load_functions(resources, specs)
+        paths = code_paths(template, specs)
+        prepare_process(environment, paths)
+        self.functions = load_functions(resources, [spec for spec in specs if not spec.web_adapter])
+        for number, spec in enumerate(spec for spec in specs if spec.web_adapter):
+            app = WebAdapterApp(spec, self.function_url_port + number, paths)
+            self.web_apps[spec.logical_id] = app.start()
         self._server = GatewayServer(self.port, Gateway(template, self.functions), self.access_log)
         self.port = self._server.port
         self._threads.append(self._server.start())
@@ -134,6 +148,8 @@ class Devstack:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.stop()
+        for app in self.web_apps.values():
+            app.stop()
         # Stopping moto also ends the pollers' in-flight long polls.
         self._moto.stop()
         for thread in self._threads:

@@ -18,6 +18,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+# The Lambda Web Adapter's wrapper (AWS_LAMBDA_EXEC_WRAPPER) in its layer.
+WEB_ADAPTER_WRAPPER = "/opt/bootstrap"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,16 @@ class FunctionSpec:
     properties: Mapping[str, Any] = field(default_factory=dict)
     # The template's folder: CodeUri is relative to it (tests load toy templates from elsewhere).
     root: Path = REPO_ROOT
+
+    @property
+    def web_adapter(self) -> bool:
+        """Runs under the AWS Lambda Web Adapter: its Handler is a start script of a web server (which
+        the adapter's wrapper runs), not a Python ``module.function``."""
+        return self.environment.get("AWS_LAMBDA_EXEC_WRAPPER") == WEB_ADAPTER_WRAPPER
+
+    @property
+    def start_script(self) -> Path:
+        return self.root / self.code_uri / self.handler
 
     @property
     def module_name(self) -> str:

@@ -34,6 +34,7 @@ TARGET = Path(__file__).resolve().parent.parent / "layers" / "parley" / "parley"
 BOTOCORE_DATA = Path(botocore.__file__).parent / "data"
 # Every service parley.aws makes a client of (grep "aws.client(" layers/parley/parley).
 SERVICES = (
+    "apigatewaymanagementapi",
     "bedrock-agent-runtime",
     "bedrock-runtime",
     "dynamodb",

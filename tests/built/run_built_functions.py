@@ -16,6 +16,7 @@ other function must not raise.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -206,6 +207,8 @@ def invoke(
         )
     if not function.event_path.is_file():
         return Outcome(function.logical_id, False, f"no sample event {function.event_path.name}")
+    if kind == "web_adapter":
+        return invoke_web_adapter(function, resources, endpoint, runtime_packages)
     request = {
         "path": import_path(function, runtime_packages),
         "task_root": str(task_root),
@@ -291,10 +294,11 @@ def judge(function: FunctionSpec, kind: str, outcome: Mapping[str, Any], output:
             return Outcome(
                 logical_id, False, f"authorizer returned {type(result).__name__}, not a dict", output
             )
+        statements = (result.get("policyDocument") or {}).get("Statement", [])
         decision = (
             f"isAuthorized={result['isAuthorized']}"
             if "isAuthorized" in result
-            else f"policy {[s.get('Effect') for s in (result.get('policyDocument') or {}).get('Statement', [])]}"
+            else f"policy {[statement.get('Effect') for statement in statements]}"
         )
         return Outcome(logical_id, True, f"authorizer -> {decision} ({timing})")
     if error:
@@ -318,6 +322,79 @@ def judge(function: FunctionSpec, kind: str, outcome: Mapping[str, Any], output:
             return Outcome(logical_id, False, f"{route} -> {status}", f"{result.get('body')}\n{output}")
         return Outcome(logical_id, True, f"{route} -> {status} ({timing})")
     return Outcome(logical_id, True, f"completed ({timing})")
+
+
+def invoke_web_adapter(
+    function: FunctionSpec, resources: LocalResources, endpoint: str, runtime_packages: Path
+) -> Outcome:
+    """A Lambda Web Adapter function, as the adapter runs it: its built start script serves on a port,
+    the readiness check passes, and the sample event's request gets an answer that is not a 5xx."""
+    import http.client
+    import socket
+
+    logical_id = function.logical_id
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **lambda_environment(function, resources, endpoint),
+        "AWS_LWA_PORT": str(port),
+        # the adapter's wrapper runs the script with the runtime's python3; here, this interpreter
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONPATH": os.pathsep.join(import_path(function, runtime_packages)),
+    }
+    task_root = BUILD_DIR / logical_id
+    script = task_root / function.handler
+    if not os.access(script, os.X_OK):
+        return Outcome(logical_id, False, f"{function.handler} is not executable in the build")
+    began = time.monotonic()
+    server = subprocess.Popen(  # noqa: S603 - the built start script
+        ["sh", str(script)],  # noqa: S607
+        cwd=task_root,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ready_ms = None
+        while time.monotonic() - began < INIT_LIMIT_SECONDS:
+            if server.poll() is not None:
+                break
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", function.environment.get("AWS_LWA_READINESS_CHECK_PATH", "/"))
+                if connection.getresponse().status < 500:
+                    ready_ms = (time.monotonic() - began) * 1000
+                    break
+            except OSError:
+                time.sleep(0.05)
+        if ready_ms is None:
+            server.kill()
+            output = server.communicate(timeout=5)[0].decode(errors="replace")
+            return Outcome(logical_id, False, "the web server never became ready", output[-4000:])
+        event = json.loads(function.event_path.read_text(encoding="utf-8"))
+        body = (
+            base64.b64decode(event["body"])
+            if event.get("isBase64Encoded")
+            else (event.get("body") or "").encode()
+        )
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=function.timeout)
+        connection.request(
+            event["requestContext"]["http"]["method"], event["rawPath"], body=body, headers=event["headers"]
+        )
+        response = connection.getresponse()
+        response.read()
+        invoke_ms = (time.monotonic() - started) * 1000
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=5)
+    timing = f"ready {ready_ms:.0f} ms, request {invoke_ms:.0f} ms"
+    route = f"{event['requestContext']['http']['method']} {event['rawPath']}"
+    if response.status >= 500:
+        return Outcome(logical_id, False, f"{route} -> {response.status} ({timing})")
+    return Outcome(logical_id, True, f"web adapter: {route} -> {response.status} ({timing})")
 
 
 def _output(run: subprocess.CompletedProcess[str] | subprocess.TimeoutExpired) -> str:
@@ -348,6 +425,8 @@ def layer_bytecode(layer_dir: Path) -> Outcome:
 
 
 def kind_of(template: Template, function: FunctionSpec) -> str:
+    if function.web_adapter:
+        return "web_adapter"
     if function.logical_id in authorizer_functions(template) | websocket_authorizer_functions(template):
         return "authorizer"
     if websocket_route_of(template, function.logical_id) is not None:

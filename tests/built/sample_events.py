@@ -383,6 +383,8 @@ def sample_event(template: Template, function: FunctionSpec) -> dict[str, Any]:
         return _websocket_event(route_key)
     if function.routes:
         return _http_event(function.routes[0])
+    if function.properties.get("FunctionUrlConfig"):
+        return _function_url_event(function)
     if function.sqs_sources:
         return _sqs_event(template, function)
     if function.schedules:
@@ -521,6 +523,41 @@ def _http_event(route: HttpRoute) -> dict[str, Any]:
     )
 
 
+# What a Function URL function is asked, by its start script's name (there is one).
+FUNCTION_URL_REQUESTS = {
+    "api/chat/stream.sh": (
+        HttpRoute("POST", "/v1/chat/completions", None),
+        {"model": "default", "stream": True, "messages": [{"role": "user", "content": "Hello"}]},
+    ),
+}
+FUNCTION_URL_DOMAIN = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws"
+
+
+def _function_url_event(function: FunctionSpec) -> dict[str, Any]:
+    """A Function URL request (payload 2.0, as HTTP APIs send it, with routeKey $default)."""
+    route, sample = FUNCTION_URL_REQUESTS[function.handler]
+    body = json.dumps(sample).encode()
+    headers = {
+        **_headers(route, body),
+        "host": FUNCTION_URL_DOMAIN,
+        "authorization": f"Bearer {SAMPLE_API_KEY}",
+    }
+    event = events.http_event(
+        route,
+        route.method,
+        route.path,
+        headers=headers,
+        body=body,
+        source_ip=SOURCE_IP,
+        domain_name=FUNCTION_URL_DOMAIN,
+    )
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    event["requestContext"].update(
+        apiId=FUNCTION_URL_DOMAIN.split(".")[0], accountId="anonymous", stage="$default"
+    )
+    return event
+
+
 def _authorizer_event(template: Template) -> dict[str, Any]:
     routes = [r for f in template.functions() for r in f.routes if r.authorizer is not None]
     if not routes:
@@ -606,6 +643,12 @@ def problems(template: Template, events_dir: Path) -> list[str]:
                 []
                 if event.get("type") == "REQUEST" and event.get("methodArn")
                 else ["not a WebSocket authorizer event"]
+            )
+        elif function.properties.get("FunctionUrlConfig"):
+            shape = (
+                []
+                if event.get("routeKey") == "$default" and event.get("version") == "2.0"
+                else ["not a Function URL event"]
             )
         elif (route_key := websocket_route_of(template, logical_id)) is not None:
             got = (event.get("requestContext") or {}).get("routeKey")

@@ -117,6 +117,7 @@ class RunningDevstack:
     process: subprocess.Popen[bytes]
     log_path: Path
     stream_url: str = ""  # the WebSocket API
+    function_url: str = ""  # the (first) Function URL: streamed chat completions
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -145,7 +146,7 @@ def start_devstack(
     ready_path: str = "/v1/health",
 ) -> RunningDevstack:
     """Run ``python -m devstack`` (own process group, free ports); return once ``ready_path`` is 200."""
-    port, aws_port, ws_port = free_port(), free_port(), free_port()
+    port, aws_port, ws_port, function_url_port = free_port(), free_port(), free_port(), free_port()
     command = [sys.executable, "-m", "devstack"]
     if template is not None:
         command += ["--template", str(template)]
@@ -154,6 +155,7 @@ def start_devstack(
         "PARLEY_PORT": str(port),
         "PARLEY_AWS_PORT": str(aws_port),
         "PARLEY_WS_PORT": str(ws_port),
+        "PARLEY_FUNCTION_URL_PORT": str(function_url_port),
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
@@ -173,6 +175,7 @@ def start_devstack(
         process,
         log_path,
         f"ws://127.0.0.1:{ws_port}/live",
+        f"http://127.0.0.1:{function_url_port}",
     )
     try:
         _wait_until_ready(stack, ready_path)

@@ -176,11 +176,12 @@ def test_an_unknown_model_raises_the_sdks_not_found_error(client):
     assert "gpt-nonexistent" in str(raised.value.message)
 
 
-def test_streaming_raises_the_sdks_bad_request_error(client, agent):
+def test_stream_options_without_streaming_raise_the_sdks_bad_request_error(client, agent):
     with pytest.raises(openai.BadRequestError) as raised:
         client.chat.completions.create(
-            model=agent["id"], messages=[{"role": "user", "content": "hi"}], stream=True
+            model=agent["id"],
+            messages=[{"role": "user", "content": "hi"}],
+            stream_options={"include_usage": True},
         )
 
-    assert raised.value.param == "stream"
-    assert "Streaming is not supported" in str(raised.value.message)
+    assert raised.value.param == "stream_options"

@@ -335,7 +335,6 @@ def test_a_parameter_the_agents_provider_cannot_honour_is_refused(invoke, admin)
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"stream": True}, "stream"),
         ({"n": 2}, "n"),
         ({"functions": [{"name": "f", "parameters": {"type": "object"}}]}, "functions"),
         ({"logprobs": True}, "logprobs"),
@@ -348,13 +347,6 @@ def test_what_parley_cannot_do_is_a_400_naming_the_parameter(invoke, key, queue,
     error = error_of(reply)
     assert error["param"] == param and error["code"] == "unsupported_parameter"
     assert queue.drain() == 0  # nothing was posted
-
-
-def test_streaming_is_refused_with_a_clear_message(invoke, key):
-    reply = complete(invoke, key, [user("hi")], stream=True)
-
-    assert reply.status == 400
-    assert "Streaming is not supported" in reply.body["error"]["message"]
 
 
 def test_an_image_part_is_422(invoke, key, queue):

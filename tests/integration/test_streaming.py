@@ -448,7 +448,8 @@ def test_a_redelivered_turn_starts_its_frames_again_and_replies_once(
     from parley.agent import pipeline
 
     subscribed(talk, "conn-R")
-    real, crashed = pipeline._complete, []
+    real = pipeline._complete
+    crashed: list[bool] = []
 
     def crash_once(*args: Any, **kwargs: Any) -> str:
         if not crashed:

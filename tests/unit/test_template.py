@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -170,6 +171,13 @@ def _parse(text: str) -> Template:
 @pytest.mark.parametrize("logical_id", function_ids())
 def test_function_handler_module_exists_and_defines_the_handler(logical_id: str) -> None:
     function = TEMPLATE.function(logical_id)
+    if function.web_adapter:
+        # The Handler is the Lambda Web Adapter's start script: it must be there and runnable.
+        assert function.start_script.is_file(), f"{logical_id}: no start script {function.handler}"
+        assert os.access(function.start_script, os.X_OK), (
+            f"{logical_id}: {function.handler} is not executable"
+        )
+        return
     assert function.module_path.is_file(), f"{logical_id}: Handler {function.handler} -> no file"
     assert function.function_name in top_level_names(function.module_path), (
         f"{logical_id}: {function.module_path.relative_to(REPO_ROOT)} defines no {function.function_name}"

@@ -271,8 +271,8 @@ class Api:
             )
             principal = request.principal()
             if principal is None and not route.public:
-                raise _refusal(request.auth_error)
-            _enforce_quota(request)
+                raise auth_refusal(request.auth_error)
+            enforce_quota(request)
             limit = route.max_body_bytes or settings().max_body_bytes
             if len(event.get("body") or "") > limit * 4 // 3 + 4 or len(request.body) > limit:
                 raise errors.PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
@@ -316,7 +316,7 @@ class Api:
 
     def _error(self, exc: Exception, request_id: str) -> dict[str, Any]:
         if isinstance(exc, ValidationError):
-            exc = _validation_failed(exc)
+            exc = validation_failed(exc)
         if not isinstance(exc, errors.ParleyError):
             logger.exception("unhandled error")
             exc = errors.ParleyError("An internal error occurred.")
@@ -342,7 +342,7 @@ def api(error_format: ErrorFormatter | None = None) -> Api:
     return Api(error_format)
 
 
-def _refusal(auth_error: str | None) -> errors.ParleyError:
+def auth_refusal(auth_error: str | None) -> errors.ParleyError:
     if auth_error == "workspace_mismatch":
         return errors.Forbidden("The X-Workspace-Id header does not match the API key's workspace.")
     if auth_error == "invalid_key":
@@ -350,7 +350,7 @@ def _refusal(auth_error: str | None) -> errors.ParleyError:
     return errors.Unauthorized("An API key is required.")
 
 
-def _enforce_quota(request: Request) -> None:
+def enforce_quota(request: Request) -> None:
     """429 when the authorizer counted this request past the workspace's quota (parley.quota)."""
     context = (request.event.get("requestContext") or {}).get("authorizer", {}).get("lambda") or {}
     if str(context.get("quota_exceeded", "")).lower() == "true":
@@ -416,7 +416,7 @@ def _body_binder(model: type[BaseModel]) -> Callable[[Request], Any]:
         try:
             return model.model_validate(request.json())
         except ValidationError as exc:
-            raise _validation_failed(exc, "body") from exc
+            raise validation_failed(exc, "body") from exc
 
     return bind
 
@@ -426,12 +426,12 @@ def _query_binder(model: type[BaseModel]) -> Callable[[Request], Any]:
         try:
             return model.model_validate(request.query)
         except ValidationError as exc:
-            raise _validation_failed(exc, "query") from exc
+            raise validation_failed(exc, "query") from exc
 
     return bind
 
 
-def _validation_failed(exc: ValidationError, where: str | None = None) -> errors.ValidationFailed:
+def validation_failed(exc: ValidationError, where: str | None = None) -> errors.ValidationFailed:
     details = [
         {
             "loc": ([where] if where else []) + [str(part) for part in item["loc"]],

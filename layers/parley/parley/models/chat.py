@@ -1,4 +1,5 @@
-"""OpenAI's chat completions wire shape (non-streaming), as the ``openai`` SDK sends and reads it.
+"""OpenAI's chat completions wire shape, as the ``openai`` SDK sends and reads it: the completion, and
+with ``stream: true`` its chunks (``chat.completion.chunk``, each one a server-sent event).
 
 The request is strict at the top level (an unknown field is a 422, so a client learns at once that
 Parley ignores nothing silently) but lenient inside a message: clients append the ``message`` of an
@@ -8,7 +9,7 @@ tool definitions (``parley.models.tools``: OpenAI's function tools, checked the 
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from parley.models.base import RequestModel, ResponseModel
 from parley.models.fields import MaxTokens, Seed, Temperature, TopP
@@ -33,6 +34,13 @@ class ChatMessageIn(RequestModel):
     tool_call_id: str | None = Field(None, max_length=200)
 
 
+class StreamOptions(RequestModel):
+    include_usage: bool | None = Field(
+        None, description="A last chunk, before data: [DONE], with the usage and no choices"
+    )
+    include_obfuscation: bool | None = Field(None, description="Accepted and ignored: no chunk is padded")
+
+
 class ChatCompletionRequest(RequestModel):
     model: str = Field(
         min_length=1,
@@ -47,8 +55,10 @@ class ChatCompletionRequest(RequestModel):
     seed: Seed | None = None
     stop: str | list[str] | None = None
     n: int | None = Field(None, ge=1, le=128, description="Only 1")
-    stream: bool | None = Field(None, description="Only false: streaming is not supported")
-    stream_options: dict[str, Any] | None = None
+    stream: bool | None = Field(
+        None, description="true: the reply as server-sent events, each a chat.completion.chunk"
+    )
+    stream_options: StreamOptions | None = Field(None, description="Only with stream: true")
     user: str | None = Field(None, max_length=200, description="The end user, when no x-user-id header")
     metadata: dict[str, str] | None = Field(None, max_length=16, description="Kept on the user message")
     store: bool | None = None
@@ -138,6 +148,55 @@ class ChatCompletion(ResponseModel):
     usage: CompletionUsage
     system_fingerprint: str | None = None
     parley: ParleyExtras
+
+
+# -- streamed: chunks ------------------------------------------------------------------------------
+class _Sparse(ResponseModel):
+    """A part of a chunk that carries only what it adds: its None fields are left out, as OpenAI's are."""
+
+    @model_serializer(mode="wrap")
+    def _without_none(self, serialize: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {name: value for name, value in serialize(self).items() if value is not None}
+
+
+class ChunkToolCallFunction(_Sparse):
+    name: str | None = Field(None, description="On a call's first fragment")
+    arguments: str = Field("", description="The next characters of the call's JSON arguments")
+
+
+class ChunkToolCall(_Sparse):
+    index: int = Field(description="Which call of the message the fragment belongs to")
+    id: str | None = Field(None, description="On a call's first fragment")
+    type: Literal["function"] | None = Field(None, description="On a call's first fragment")
+    function: ChunkToolCallFunction
+
+
+class ChunkDelta(_Sparse):
+    role: Literal["assistant"] | None = Field(None, description="On the first chunk")
+    content: str | None = Field(None, description="The next piece of the reply's text")
+    tool_calls: list[ChunkToolCall] | None = None
+
+
+class ChunkChoice(ResponseModel):
+    index: int = 0
+    delta: ChunkDelta
+    finish_reason: str | None = Field(None, description="On the last chunk with a choice")
+    logprobs: None = None
+
+
+class ChatCompletionChunk(ResponseModel):
+    id: str = Field(description="The same on every chunk of a stream")
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int = Field(description="Unix seconds: when the stream began")
+    model: str = Field(description="The model string of the request")
+    choices: list[ChunkChoice] = Field(
+        description="One, or none on the usage chunk (stream_options.include_usage)"
+    )
+    usage: CompletionUsage | None = Field(None, description="On the usage chunk only")
+    system_fingerprint: str | None = None
+    parley: ParleyExtras | None = Field(
+        None, description="On the chunk with the finish_reason", exclude_if=lambda extras: extras is None
+    )
 
 
 class ModelCard(ResponseModel):

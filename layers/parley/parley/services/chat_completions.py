@@ -1,14 +1,18 @@
-"""OpenAI-compatible chat completions (non-streaming) over Parley's conversations, turns and agents.
+"""OpenAI-compatible chat completions over Parley's conversations, turns and agents (``complete``), and
+the same streamed as server-sent events (``stream``).
 
 The one synchronous way to talk to an agent: the request's last user message is posted like any
 other (``messages.post``: message + queued turn in one transaction, then SQS), and the turn is run
 inline at once. Its SQS copy is harmless: a turn is claimed conditionally, so whichever of the two
 comes second finds it taken and skips it; when the queue's worker wins, the request waits for its
-result instead. Either way there is one reply.
+result instead. Either way there is one reply. A streamed completion sends no SQS copy: its frames
+come from the run in this process, so that run must be the one; if the process dies first, the
+sweeper queues the overdue turn.
 
-API Gateway waits 30 s at most, so the request gives the turn ``DEADLINE_SECONDS``. A turn still
-running by then is handed back to the queue (its inline lease released, a fresh record sent) and the
-client gets a 504 naming the turn; the queue's worker finishes it, readable under
+API Gateway waits 30 s at most, so the request gives the turn ``DEADLINE_SECONDS`` (or the
+``deadline_seconds`` its caller has: a streaming Function URL has the function's remaining time). A
+turn still running by then is handed back to the queue (its inline lease released, a fresh record sent)
+and the client gets a 504 naming the turn; the queue's worker finishes it, readable under
 ``/v1/conversations/{id}/turns/{turn_id}``. The inline attempt may still be going (a frozen Lambda
 thread thaws on the next invocation): it lost its lease, so its write of a reply is refused.
 
@@ -37,26 +41,57 @@ resumed turn keeps the tools and tool_choice of the request that started it. Eac
 ``usage`` is what the model spent since the previous completion of the turn.
 
 Errors are in ``parley.compat.openai``'s shape (Parley's body plus OpenAI's ``code`` and ``param``).
+
+``stream: true`` (``stream``) answers the same request as the ``openai`` SDK's ``stream=True`` reads it
+(docs/reference/openai-chat-completion-chunks.md): ``data: <chat.completion.chunk>`` events, then
+``data: [DONE]``. Whatever can be refused is refused before the first byte, as an HTTP error like the
+ones above; then the turn runs inline in a thread, and its stream frames (parley.streaming) become the
+chunks: the first with the assistant's role, the model's text as it comes, the client's tool calls, one
+with the ``finish_reason`` (and Parley's extras), the usage (``stream_options.include_usage``), [DONE].
+The finish reason, tool calls and usage are read from the settled turn, the completion ``complete``
+answers, so both agree; text the frames did not carry (the queue's worker ran the turn) is sent from the
+stored reply at the end. Every chunk of a stream has one id: ``chatcmpl-`` and the turn id for the stream
+that posts the turn, with ``-<round>`` added for the one that brings that tool round's outputs.
+
+What the text shows: the text of each model call, as it is written. Only the last call's is the reply:
+when the agent's own tools (http, mcp, built-ins) run between two calls, what the model wrote before
+calling them was sent already and stays; the next call's text follows it after a blank line, so the
+streamed content is then more than the stored reply, as OpenAI's own stream shows whatever a model
+writes before its tool calls. Holding text back would not help: whether a call ends in tool calls is
+known only when it has. Tool calls are sent when the turn pauses for them (``requires_action``), as the
+turn records them, in the fragments the model wrote: before that, a call may be one Parley runs (or
+refuses) itself, and a client must see only the calls it has to answer.
+
+A failure once the stream has begun (the turn failed, the deadline passed) is its last event,
+``data: {"error": {...}}`` in the same error shape, which the SDK raises as ``APIError``; no [DONE]
+follows. A turn that is quiet (its tools run) sends an SSE comment every ``KEEPALIVE_SECONDS``, which
+keeps idle connections open and which the SDK skips.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from parley import clock, errors
-from parley.compat.openai import refusal, unix
+from parley.compat.openai import openai_error, refusal, unix
 from parley.http import Principal
 from parley.models.chat import (
     AssistantMessage,
     ChatCompletion,
+    ChatCompletionChunk,
     ChatCompletionRequest,
     ChatMessageIn,
     Choice,
+    ChunkChoice,
+    ChunkDelta,
+    ChunkToolCall,
+    ChunkToolCallFunction,
     CompletionUsage,
     ParleyExtras,
     ToolCallFunction,
@@ -78,6 +113,10 @@ from parley.store import turns as turn_store
 
 # API Gateway's integration timeout is 30 s (the function's 29): leave room to answer.
 DEADLINE_SECONDS = 25.0
+# A stream with nothing to send (the agent's tools are running) sends a comment this often.
+KEEPALIVE_SECONDS = 15.0
+# Between the texts of two model calls of one turn, so that they do not run together.
+MODEL_CALL_SEPARATOR = "\n\n"
 DEFAULT_MODEL = "default"
 TITLE_CHARS = 80
 MAX_USER_ID_CHARS = 200  # a message's sender_id
@@ -99,9 +138,21 @@ _SYSTEM_ROLES = frozenset({"system", "developer"})
 _STORED_ROLE = {"user": "user", "assistant": "assistant", "tool": "tool", "function": "tool"}
 
 
-# Runs one turn in this process and says how it went: the agent's ``pipeline.run_turn``, passed in by
-# the handler (services sit above the agent and do not import it).
-RunTurn = Callable[[str, str, str], str]
+# Takes each stream frame of a turn as it is sent (parley.streaming.turn_stream's Sink).
+FrameSink = Callable[[dict[str, Any]], None]
+# Frames that end a turn's attempt.
+_LAST_FRAMES = frozenset({"turn.requires_action", "turn.completed", "turn.cancelled", "turn.failed"})
+_SSE_DONE = b"data: [DONE]\n\n"
+_SSE_KEEPALIVE = b": keep-alive\n\n"
+
+
+class RunTurn(Protocol):
+    """Runs one turn in this process and says how it went, its frames passed to ``sinks``: the agent's
+    ``pipeline.run_turn``, passed in by the handler (services sit above the agent and do not import it)."""
+
+    def __call__(
+        self, workspace_id: str, conversation_id: str, turn_id: str, *, sinks: Sequence[FrameSink] = ...
+    ) -> str: ...
 
 
 class GatewayTimeout(errors.ParleyError):
@@ -113,6 +164,14 @@ class GatewayTimeout(errors.ParleyError):
 class Answer:
     completion: ChatCompletion
     headers: dict[str, str]
+
+
+@dataclass
+class StreamedAnswer:
+    """A streamed completion: its headers, known before the turn runs, and its SSE events as they come."""
+
+    headers: dict[str, str]
+    chunks: Iterator[bytes]
 
 
 @dataclass
@@ -144,6 +203,45 @@ class _Spent:
         return cls(int(loop.get("input_tokens", 0)), int(loop.get("output_tokens", 0)))
 
 
+@dataclass(frozen=True)
+class _Started:
+    """The turn a request posted, or resumed with its tool outputs: ready to run inline."""
+
+    workspace_id: str
+    conversation_id: str
+    turn_id: str
+    spent: _Spent = _Spent()
+    resumed_round: int = 0  # the tool round whose outputs the request brought; 0 for a new turn
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return {"conversation_id": self.conversation_id, "turn_id": self.turn_id}
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(workspace_id, conversation_id, turn_id): how the turn store (and run_turn) names the turn."""
+        return self.workspace_id, self.conversation_id, self.turn_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-conversation-id": self.conversation_id, "x-turn-id": self.turn_id}
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    seconds: float
+    at: float  # time.monotonic()
+
+    @classmethod
+    def after(cls, seconds: float | None) -> _Deadline:
+        # The module's constant is read at each call: tests (and operators) may change it.
+        seconds = DEADLINE_SECONDS if seconds is None else seconds
+        return cls(seconds, time.monotonic() + seconds)
+
+    def left(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+
 def complete(
     principal: Principal,
     body: ChatCompletionRequest,
@@ -151,8 +249,44 @@ def complete(
     user_id: str | None,
     conversation_id: str | None,
     run_turn: RunTurn,
+    deadline_seconds: float | None = None,
 ) -> Answer:
-    deadline = time.monotonic() + DEADLINE_SECONDS
+    deadline = _Deadline.after(deadline_seconds)
+    started = _start(principal, body, user_id=user_id, conversation_id=conversation_id, queue=True)
+    turn = _InlineRun(run_turn, started).settled(deadline)
+    return Answer(completion=_completion(body.model, turn, started.spent), headers=started.headers)
+
+
+def stream(
+    principal: Principal,
+    body: ChatCompletionRequest,
+    *,
+    user_id: str | None,
+    conversation_id: str | None,
+    run_turn: RunTurn,
+    request_id: str,
+    deadline_seconds: float | None = None,
+) -> StreamedAnswer:
+    """The completion as server-sent events. Raises what ``complete`` would refuse before it returns;
+    the turn is running when it does, and its chunks come as the ``chunks`` are read."""
+    deadline = _Deadline.after(deadline_seconds)
+    # Not queued: the queue's worker could claim the turn first, and its frames would not reach this
+    # stream. If this function dies before it finishes, the sweeper queues the turn (messages.post).
+    started = _start(principal, body, user_id=user_id, conversation_id=conversation_id, queue=False)
+    run = _InlineRun(run_turn, started, watched=True)
+    return StreamedAnswer(headers=started.headers, chunks=_events(run, body, deadline, request_id))
+
+
+def _start(
+    principal: Principal,
+    body: ChatCompletionRequest,
+    *,
+    user_id: str | None,
+    conversation_id: str | None,
+    queue: bool,
+) -> _Started:
+    """Everything a completion does before its turn runs: the request checked, its agent and
+    conversation found (or made), and its user message posted or its tool outputs submitted."""
     workspace_id = principal.workspace_id
     _refuse_unsupported(body)
     if user_id is not None and not 0 < len(user_id) <= MAX_USER_ID_CHARS:
@@ -168,7 +302,7 @@ def complete(
     _check_tool_choice(body, agent)
     config = _config(body, agent, _system(body.messages))
     if answers:
-        return _resume(principal, body, answers, conversation_id, config, run_turn, deadline)
+        return _resume(principal, answers, conversation_id, config, queue=queue)
     assert prompt is not None
 
     if conversation_id:
@@ -192,22 +326,22 @@ def complete(
         tools=body.tools if body.tool_choice != "none" else None,
         tool_choice=body.tool_choice,
     )
-    accepted = message_service.post(workspace_id, conversation, request, respond=True, agent_id=agent["id"])
+    accepted = message_service.post(
+        workspace_id, conversation, request, respond=True, agent_id=agent["id"], queue=queue
+    )
     assert accepted.turn is not None
-    turn = _run_inline(run_turn, workspace_id, conversation["id"], accepted.turn.id, deadline)
-    return _answer(body.model, turn, _Spent())
+    return _Started(workspace_id, conversation["id"], accepted.turn.id)
 
 
 def _resume(
     principal: Principal,
-    body: ChatCompletionRequest,
     answers: list[_ToolAnswer],
     conversation_id: str | None,
     config: Mapping[str, Any],
-    run_turn: RunTurn,
-    deadline: float,
-) -> Answer:
-    """Tool messages answering the turn that waits for them: submitted, and the turn run on inline."""
+    *,
+    queue: bool,
+) -> _Started:
+    """Tool messages answering the turn that waits for them: submitted, for the turn to run on inline."""
     workspace_id = principal.workspace_id
     if not conversation_id:
         raise refusal(
@@ -219,21 +353,20 @@ def _resume(
         )
     conversation = _conversation(workspace_id, conversation_id)
     turn = _waiting_turn(conversation, answers)
-    spent = _Spent.of(turn)
     _configured(conversation, config)
     # _waiting_turn checked that each answers one of the pending calls: each has its tool_call_id.
     outputs = [
         ToolOutputIn(tool_call_id=str(answer.tool_call_id), output=answer.output) for answer in answers
     ]
-    tool_outputs.submit(principal, conversation_id, turn["id"], SubmitToolOutputs(tool_outputs=outputs))
-    finished = _run_inline(run_turn, workspace_id, conversation_id, turn["id"], deadline)
-    return _answer(body.model, finished, spent)
-
-
-def _answer(model: str, turn: dict[str, Any], spent: _Spent) -> Answer:
-    return Answer(
-        completion=_completion(model, turn, spent),
-        headers={"x-conversation-id": turn["conversation_id"], "x-turn-id": turn["id"]},
+    tool_outputs.submit(
+        principal, conversation_id, turn["id"], SubmitToolOutputs(tool_outputs=outputs), queue=queue
+    )
+    return _Started(
+        workspace_id,
+        conversation_id,
+        turn["id"],
+        spent=_Spent.of(turn),
+        resumed_round=int((turn.get("loop") or {}).get("round", 0)),
     )
 
 
@@ -278,12 +411,14 @@ def resolve_agent(workspace_id: str, model: str) -> dict[str, Any]:
 
 def _refuse_unsupported(body: ChatCompletionRequest) -> None:
     """400 for what Parley cannot do at all, whatever the agent: a clear no rather than a silent one."""
+    if body.stream_options is not None and body.stream is not True:
+        raise refusal(
+            errors.BadRequest,
+            "stream_options is only allowed with stream: true.",
+            param="stream_options",
+            code="invalid_value",
+        )
     unsupported: list[tuple[bool, str, str]] = [
-        (
-            body.stream is True,
-            "stream",
-            "Streaming is not supported: send stream=false (or leave it out) and read the whole reply.",
-        ),
         (body.n not in (None, 1), "n", "Only n=1 is supported: a request gets one reply."),
         (
             any(tool.execution.type != "client" for tool in body.tools or []),
@@ -539,49 +674,57 @@ def _title(text: str) -> str | None:
 
 
 # -- running the turn ------------------------------------------------------------------------------
-@dataclass
-class _Inline:
-    outcome: str | None = None
-    error: Exception | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+class _InlineRun:
+    """The turn of a request, run in a thread of its own: so that a turn slower than the deadline still
+    gets an answer in time (inside API Gateway's 30 s). ``watched``: its stream frames come on ``frames``,
+    and None after the last one, once ``run_turn`` returned."""
 
-
-def _run_inline(
-    run_turn: RunTurn, workspace_id: str, conversation_id: str, turn_id: str, deadline: float
-) -> dict[str, Any]:
-    """The turn, settled (finished, or waiting for tool outputs): run here at once (or awaited, if the
-    queue's worker claimed it first)."""
-    inline = _Inline()
-
-    def run() -> None:
-        try:
-            inline.outcome = run_turn(workspace_id, conversation_id, turn_id)
-        except Exception as exc:  # the request thread answers for it
-            inline.error = exc
-        finally:
-            inline.done.set()
-
-    # A thread, so that a turn slower than the deadline still gets an answer inside API Gateway's 30 s.
-    threading.Thread(target=run, name=f"chat-turn-{turn_id}", daemon=True).start()
-    ids = {"conversation_id": conversation_id, "turn_id": turn_id}
-    if not inline.done.wait(timeout=max(0.0, deadline - time.monotonic())):
-        finished = _hand_over(workspace_id, conversation_id, turn_id)
-        if finished is not None:
-            return finished
-        raise _timed_out(ids)
-    if inline.error is not None:
-        logger.error("inline turn raised", exc_info=inline.error, extra=ids)
-        # run_turn released the turn (queued again); a fresh record gets it going without waiting.
-        _hand_over(workspace_id, conversation_id, turn_id)
-        raise errors.ParleyError(
-            f"An internal error occurred while running turn {turn_id} of conversation {conversation_id};"
-            f" it was queued again: read it at /v1/conversations/{conversation_id}/turns/{turn_id}.",
-            details=[ids],
+    def __init__(self, run_turn: RunTurn, started: _Started, *, watched: bool = False) -> None:
+        self.started = started
+        self.frames: queue.SimpleQueue[dict[str, Any] | None] | None = (
+            queue.SimpleQueue() if watched else None
         )
-    return _awaited(workspace_id, conversation_id, turn_id, deadline)
+        self._error: Exception | None = None
+        self._done = threading.Event()
+        threading.Thread(
+            target=self._run, args=(run_turn,), name=f"chat-turn-{started.turn_id}", daemon=True
+        ).start()
+
+    def _run(self, run_turn: RunTurn) -> None:
+        sinks = () if self.frames is None else (self.frames.put,)
+        try:
+            run_turn(*self.started.key, sinks=sinks)
+        except Exception as exc:  # the request's thread answers for it
+            self._error = exc
+        finally:
+            self._done.set()
+            if self.frames is not None:
+                self.frames.put(None)
+
+    def settled(self, deadline: _Deadline) -> dict[str, Any]:
+        """The turn, settled (finished, or waiting for tool outputs): run here (or awaited, if the
+        queue's worker claimed it first)."""
+        workspace_id, conversation_id, turn_id = self.started.key
+        ids = self.started.ids
+        if not self._done.wait(timeout=deadline.left()):
+            finished = _hand_over(workspace_id, conversation_id, turn_id)
+            if finished is not None:
+                return finished
+            raise _timed_out(ids, deadline)
+        if self._error is not None:
+            logger.error("inline turn raised", exc_info=self._error, extra=ids)
+            # run_turn released the turn (queued again); a fresh record gets it going without waiting.
+            _hand_over(workspace_id, conversation_id, turn_id)
+            raise errors.ParleyError(
+                f"An internal error occurred while running turn {turn_id} of conversation "
+                f"{conversation_id}; it was queued again: read it at "
+                f"/v1/conversations/{conversation_id}/turns/{turn_id}.",
+                details=[ids],
+            )
+        return _awaited(workspace_id, conversation_id, turn_id, deadline)
 
 
-def _awaited(workspace_id: str, conversation_id: str, turn_id: str, deadline: float) -> dict[str, Any]:
+def _awaited(workspace_id: str, conversation_id: str, turn_id: str, deadline: _Deadline) -> dict[str, Any]:
     """The turn once it is settled (re-read, bounded by the deadline): done here, or by a worker."""
     while True:
         turn = turn_store.get(workspace_id, conversation_id, turn_id, consistent=True)
@@ -589,9 +732,9 @@ def _awaited(workspace_id: str, conversation_id: str, turn_id: str, deadline: fl
             raise errors.NotFound(f"Turn {turn_id} is gone (its conversation was deleted).")
         if turn["status"] in turn_store.SETTLED:
             return turn
-        left = deadline - time.monotonic()
+        left = deadline.left()
         if left <= 0:
-            raise _timed_out({"conversation_id": conversation_id, "turn_id": turn_id})
+            raise _timed_out({"conversation_id": conversation_id, "turn_id": turn_id}, deadline)
         time.sleep(min(turn_service.POLL_INTERVAL_SECONDS, left))
 
 
@@ -633,10 +776,10 @@ def _hand_over(workspace_id: str, conversation_id: str, turn_id: str) -> dict[st
     return None
 
 
-def _timed_out(ids: dict[str, str]) -> GatewayTimeout:
+def _timed_out(ids: dict[str, str], deadline: _Deadline) -> GatewayTimeout:
     return GatewayTimeout(
         f"Turn {ids['turn_id']} of conversation {ids['conversation_id']} did not finish within "
-        f"{DEADLINE_SECONDS:g} s; it goes on: read it at "
+        f"{deadline.seconds:g} s; it goes on: read it at "
         f"/v1/conversations/{ids['conversation_id']}/turns/{ids['turn_id']}.",
         details=[{**ids, "code": "turn_timeout"}],
     )
@@ -752,3 +895,155 @@ def _finish_reason(turn: dict[str, Any]) -> str:
     reason = (model_steps[-1].get("detail") or {}).get("finish_reason") if model_steps else None
     # Tool calls the turn did not act on (no tools were offered) leave a reply that ends the turn.
     return "stop" if reason in (None, "tool_calls") else str(reason)
+
+
+# -- the answer, streamed --------------------------------------------------------------------------
+def _events(
+    run: _InlineRun, body: ChatCompletionRequest, deadline: _Deadline, request_id: str
+) -> Iterator[bytes]:
+    """The completion's server-sent events, as the turn's frames come."""
+    started = run.started
+    suffix = f"-{started.resumed_round}" if started.resumed_round else ""
+    events = _ChunkEvents(f"chatcmpl-{started.turn_id}{suffix}", int(clock.now().timestamp()), body.model)
+    text = _StreamedText()
+    calls = _HeldToolCalls()
+    yield events.choice(ChunkDelta(role="assistant", content=""))
+    try:
+        for frame in _frames(run, deadline):
+            if frame is None:
+                yield _SSE_KEEPALIVE
+            elif frame["type"] == "message.delta":
+                yield events.choice(ChunkDelta(content=text.add(frame["model_call"], frame["text"])))
+            elif frame["type"] == "tool_call.delta":
+                calls.add(frame)
+        completion = _completion(body.model, run.settled(deadline), started.spent)
+    except Exception as exc:  # the stream has begun: the error is its last event
+        yield _error_event(exc, request_id)
+        return
+    choice = completion.choices[0]
+    if rest := text.rest_of(choice.message.content or ""):
+        yield events.choice(ChunkDelta(content=rest))
+    for fragment in calls.fragments(choice.message.tool_calls or []):
+        yield events.choice(ChunkDelta(tool_calls=[fragment]))
+    yield events.choice(ChunkDelta(), finish_reason=choice.finish_reason, parley=completion.parley)
+    if body.stream_options is not None and body.stream_options.include_usage:
+        yield events.usage(completion.usage)
+    yield _SSE_DONE
+
+
+def _frames(run: _InlineRun, deadline: _Deadline) -> Iterator[dict[str, Any] | None]:
+    """The turn's frames until its last (or until ``run_turn`` returned, or the deadline), and None each
+    time it has been quiet for ``KEEPALIVE_SECONDS``."""
+    assert run.frames is not None
+    while (left := deadline.left()) > 0:
+        try:
+            frame = run.frames.get(timeout=min(left, KEEPALIVE_SECONDS))
+        except queue.Empty:
+            if deadline.left() > 0:
+                yield None
+            continue
+        if frame is None or frame["type"] in _LAST_FRAMES:
+            return
+        yield frame
+
+
+class _StreamedText:
+    """The text a stream has sent: each model call's as it came, a blank line between two calls'."""
+
+    def __init__(self) -> None:
+        self._model_call: int | None = None
+        self._of_last_call = ""  # the text of the latest model call that wrote
+
+    def add(self, model_call: int, text: str) -> str:
+        """The piece to send for ``text``, a piece of the model call ``model_call`` wrote."""
+        piece = text
+        if model_call != self._model_call:
+            if self._model_call is not None:
+                piece = MODEL_CALL_SEPARATOR + text
+            self._model_call = model_call
+            self._of_last_call = ""
+        self._of_last_call += text
+        return piece
+
+    def rest_of(self, content: str) -> str:
+        """What the message's ``content`` (the last model call's text) has that was not sent: all of it
+        when no frame carried it."""
+        sent = self._of_last_call
+        # A stored text that differs from what was sent cannot be sent: a stream takes nothing back.
+        return content[len(sent) :] if content.startswith(sent) else ""
+
+
+class _HeldToolCalls:
+    """The fragments of the tool calls the latest model call wrote, held until the turn says which of
+    them its client must answer."""
+
+    def __init__(self) -> None:
+        self._model_call: int | None = None
+        self._ids: dict[int, str] = {}  # the model's index of a call: its id (on its first fragment)
+        self._fragments: dict[str, list[str]] = {}  # a call's id: its arguments, in pieces
+
+    def add(self, frame: Mapping[str, Any]) -> None:
+        if frame["model_call"] != self._model_call:  # an earlier call's tools ran here: forget them
+            self._model_call = frame["model_call"]
+            self._ids.clear()
+            self._fragments.clear()
+        if frame["id"]:
+            self._ids[frame["index"]] = frame["id"]
+        call_id = self._ids.get(frame["index"])
+        if call_id is not None:
+            self._fragments.setdefault(call_id, []).append(frame["arguments_fragment"])
+
+    def fragments(self, calls: Sequence[ToolCallOut]) -> Iterator[ChunkToolCall]:
+        """The calls the turn waits for, numbered for the client, each in the pieces the model wrote
+        (in one, if the turn recorded its arguments otherwise)."""
+        for index, call in enumerate(calls):
+            pieces = self._fragments.get(call.id) or []
+            if "".join(pieces) != call.function.arguments:
+                pieces = [call.function.arguments]
+            for number, piece in enumerate(pieces):
+                first = number == 0
+                yield ChunkToolCall(
+                    index=index,
+                    id=call.id if first else None,
+                    type="function" if first else None,
+                    function=ChunkToolCallFunction(
+                        name=call.function.name if first else None, arguments=piece
+                    ),
+                )
+
+
+@dataclass(frozen=True)
+class _ChunkEvents:
+    """The events of one stream: every chunk with its id, created and model."""
+
+    id: str
+    created: int
+    model: str
+
+    def choice(
+        self, delta: ChunkDelta, *, finish_reason: str | None = None, parley: ParleyExtras | None = None
+    ) -> bytes:
+        return self._event([ChunkChoice(delta=delta, finish_reason=finish_reason)], parley=parley)
+
+    def usage(self, usage: CompletionUsage) -> bytes:
+        return self._event([], usage=usage)
+
+    def _event(
+        self,
+        choices: list[ChunkChoice],
+        *,
+        usage: CompletionUsage | None = None,
+        parley: ParleyExtras | None = None,
+    ) -> bytes:
+        chunk = ChatCompletionChunk(
+            id=self.id, created=self.created, model=self.model, choices=choices, usage=usage, parley=parley
+        )
+        return b"data: " + chunk.model_dump_json().encode() + b"\n\n"
+
+
+def _error_event(exc: Exception, request_id: str) -> bytes:
+    """The last event of a stream that failed: ``{"error": ...}``, which the SDK raises as APIError."""
+    if not isinstance(exc, errors.ParleyError):
+        logger.error("streamed completion failed", exc_info=exc)
+        exc = errors.ParleyError("An internal error occurred.")
+    return b"data: " + openai_error(exc, request_id)["body"].encode() + b"\n\n"

@@ -99,12 +99,15 @@ def post(
     reject_if_busy: bool = False,
     parent_message_id: str | None = None,
     agent_id: str | None = None,
+    queue: bool = True,
 ) -> Accepted:
     """Store a message in ``conversation`` (as read by the caller) and, if ``respond``, queue the turn
     that answers it; its default parent is the leaf the caller read.
 
     Also the entry point of the compat translators, which build a NewMessage from their wire shape.
     ``agent_id`` pins the agent that answers this turn only (Odyssey's per-message ``agentId``).
+    ``queue=False`` leaves the turn to a caller that runs it at once (a streamed chat completion, which
+    must be the one that runs it): if that caller never does, the sweeper queues it when it is overdue.
     """
     ensure_open(conversation)
     return _write(
@@ -116,6 +119,7 @@ def post(
         reject_if_busy=reject_if_busy,
         parent_message_id=parent_message_id,
         agent_id=agent_id,
+        queue=queue,
     )
 
 
@@ -130,6 +134,7 @@ def _write(
     parent_message_id: str | None = None,
     agent_id: str | None = None,
     kind: str | None = None,
+    queue: bool = True,
 ) -> Accepted:
     """The send's one transaction. ``conversation`` None: not read, so a default parent is pending."""
     if body.attachments:
@@ -202,6 +207,7 @@ def _write(
                     parent_message_id=parent_message_id,
                     agent_id=agent_id,
                     kind=kind,
+                    queue=queue,
                 )
             raise errors.Conflict(
                 "The conversation changed while the message was written; send it again."
@@ -211,7 +217,7 @@ def _write(
                 f"Parent message {explicit_parent} not found in this conversation."
             ) from exc
         raise
-    if turn:
+    if turn and queue:
         _queue(turn)
     return Accepted(message=view(message), turn=turn_service.view(turn) if turn else None)
 

@@ -22,7 +22,11 @@ from parley.store import table
 from parley.store import turns as store
 
 
-def submit(principal: Principal, conversation_id: str, turn_id: str, body: SubmitToolOutputs) -> Turn:
+def submit(
+    principal: Principal, conversation_id: str, turn_id: str, body: SubmitToolOutputs, *, queue: bool = True
+) -> Turn:
+    """The outputs of a waiting turn's calls, in one transaction; the turn is queued again to resume
+    (``queue=False``: the caller resumes it at once, as messages.post's ``queue`` says)."""
     workspace_id = principal.workspace_id
     turn = store.get_with_conversation(workspace_id, conversation_id, turn_id, consistent=True)
     if turn is None:
@@ -78,7 +82,8 @@ def submit(principal: Principal, conversation_id: str, turn_id: str, body: Submi
         raise errors.InvalidState(
             f"Turn {turn_id} is {status}; its tool outputs were not taken.", details=[{"status": status}]
         ) from exc
-    queues.enqueue_turn(workspace_id, conversation_id, turn_id, attempt=f"resume{loop.get('round', 0)}")
+    if queue:
+        queues.enqueue_turn(workspace_id, conversation_id, turn_id, attempt=f"resume{loop.get('round', 0)}")
     return turn_service.view(store.get(workspace_id, conversation_id, turn_id, consistent=True) or turn)
 
 
