@@ -159,8 +159,12 @@ def _run_claimed(turn: dict[str, Any], sinks: Sequence[Sink]) -> str:
     # A turn resumed in its tool loop keeps the steps it wrote before (their frames went out then).
     steps: list[dict[str, Any]] = list(turn.get("steps") or []) if turn.get("loop") else []
     subscribers = (
-        fanout.Fanout(turn["workspace_id"], turn["conversation_id"])
-        if fanout.streamed(conversation, resumed=resumed)
+        fanout.Fanout(
+            turn["workspace_id"],
+            turn["conversation_id"],
+            read_now=fanout.streamed(conversation, resumed=resumed),
+        )
+        if fanout.enabled()
         else None
     )
     stream = TurnStream(turn, subscribers, sinks=sinks, steps_sent=len(steps))

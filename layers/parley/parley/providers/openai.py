@@ -124,8 +124,10 @@ class OpenAIProvider:
         started = self._clock()
         opened = self._with_retries(lambda timeout: self._open(payload, timeout, EVENT_STREAM), started)
         try:
-            if _media_type(opened.response) == JSON:
-                # A server that ignores "stream" answers with the whole completion: it is one delta.
+            if _media_type(opened.response) not in (EVENT_STREAM, ""):
+                # A server that ignores "stream" answers with the whole completion (JSON): it is one
+                # delta. Anything else (an HTML error page) is read the same way, and refused as
+                # complete refuses it: not a bad connection, a bad response.
                 body = self._read_body(opened.response, self._read_timeout)
                 yield from _replayed(parse_response(body, request.model))
                 return

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley import aws
 from parley.config import settings
 from parley.observability import logger
 from parley.store import connections as store
 from parley.store import table
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 # Posts to one frame's connections run this many at once.
 POST_THREADS = 8
@@ -34,6 +36,9 @@ def _client() -> Any:
 
 @cache
 def _pool() -> ThreadPoolExecutor:
+    # Imported when a frame first goes to two connections: a cold start never pays for it.
+    from concurrent.futures import ThreadPoolExecutor
+
     return ThreadPoolExecutor(max_workers=POST_THREADS, thread_name_prefix="parley-fanout")
 
 
@@ -54,17 +59,26 @@ def streamed(conversation: Mapping[str, Any], *, resumed: bool, now: float | Non
 
 
 class Fanout:
-    """The subscribers of one conversation, read when the turn starts and again by ``refresh``."""
+    """The subscribers of one conversation, read when the turn starts and again by ``refresh`` (the
+    turn stream's, with each stored partial text: a client may subscribe mid-turn)."""
 
     def __init__(
-        self, workspace_id: str, conversation_id: str, *, clock: Callable[[], float] = time.time
+        self,
+        workspace_id: str,
+        conversation_id: str,
+        *,
+        read_now: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``read_now`` False: the conversation had no subscription when the turn began (``streamed``),
+        so the first read waits for the first ``refresh``, if the turn lasts long enough to make one."""
         self.workspace_id = workspace_id
         self.conversation_id = conversation_id
         self._clock = clock
         self.connections: list[str] = []
         self.posts = 0  # management API calls made (the benchmark counts them)
-        self.refresh()
+        if read_now:
+            self.refresh()
 
     def refresh(self) -> None:
         if not enabled():
