@@ -470,3 +470,25 @@ def test_a_redelivered_turn_starts_its_frames_again_and_replies_once(
     ).body["data"]
     assert [m["content"] for m in messages if m["role"] == "assistant"] == [STORY]
     assert sent["turn"]["id"] == frames[-1]["turn_id"]
+
+
+def test_a_client_subscribed_while_the_turn_waited_for_tool_outputs_gets_the_resumed_frames(
+    invoke, talk, queue
+) -> None:
+    sent = post_message(invoke, talk, "what is the weather?")
+    queue.drain()
+    ids = {"conversation_id": talk["conversation_id"], "turn_id": sent["turn"]["id"]}
+    waiting = invoke("GetTurnFunction", key=talk["key"], path=ids).body
+    call = waiting["required_action"]["submit_tool_outputs"]["tool_calls"][0]
+    subscribed(talk, "conn-late")
+    submitted = invoke(
+        "SubmitToolOutputsFunction",
+        key=talk["key"],
+        path=ids,
+        body={"tool_outputs": [{"tool_call_id": call["id"], "output": "-3 C"}]},
+    )
+    assert submitted.status == 200, submitted.body
+    queue.drain()
+    frames = posted_frames("conn-late")
+    assert frames[0]["type"] == "turn.started" and frames[0]["attempt"] == 2
+    assert frames[-1]["type"] == "turn.completed" and "-3 C" in frames[-1]["message"]["content"]

@@ -149,9 +149,7 @@ def release(turn: dict[str, Any]) -> None:
 def _run_claimed(turn: dict[str, Any], sinks: Sequence[Sink]) -> str:
     # A turn resumed after its tool outputs has the conversation it paused with (see tool_loop); the
     # reply's transaction still checks that the conversation exists.
-    paused_with = turn.pop("paused_conversation", None)
-    resumed = bool(paused_with)
-    conversation = paused_with or conversation_store.get(
+    conversation = turn.pop("paused_conversation", None) or conversation_store.get(
         turn["workspace_id"], turn["conversation_id"], consistent=True
     )
     if conversation is None:
@@ -162,7 +160,7 @@ def _run_claimed(turn: dict[str, Any], sinks: Sequence[Sink]) -> str:
         fanout.Fanout(
             turn["workspace_id"],
             turn["conversation_id"],
-            read_now=fanout.streamed(conversation, resumed=resumed),
+            read_now=fanout.streamed(conversation, turn),
         )
         if fanout.enabled()
         else None

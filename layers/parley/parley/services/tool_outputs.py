@@ -16,6 +16,7 @@ from parley.models.turns import SubmitToolOutputs, Turn
 from parley.services import queues
 from parley.services import turns as turn_service
 from parley.services.messages import QUEUED_DEADLINE
+from parley.store import connections as connection_store
 from parley.store import conversations as conversation_store
 from parley.store import messages as message_store
 from parley.store import table
@@ -28,9 +29,10 @@ def submit(
     """The outputs of a waiting turn's calls, in one transaction; the turn is queued again to resume
     (``queue=False``: the caller resumes it at once, as messages.post's ``queue`` says)."""
     workspace_id = principal.workspace_id
-    turn = store.get_with_conversation(workspace_id, conversation_id, turn_id, consistent=True)
-    if turn is None:
+    found = store.get_and_conversation(workspace_id, conversation_id, turn_id, consistent=True)
+    if found is None:
         raise errors.NotFound(f"Turn {turn_id} not found.")
+    turn, conversation = found
     if turn["status"] != "requires_action":
         raise errors.InvalidState(
             f"Turn {turn_id} is {turn['status']}; it is not waiting for tool outputs.",
@@ -60,6 +62,9 @@ def submit(
                 "loop": loop,
                 "attempts_base": turn.get("attempts", 0),
                 **store.open_key(turn_id, deadline),
+                # The resumed turn runs with the conversation as it paused: whether it is streamed
+                # now (a client may have subscribed meanwhile) comes with the turn.
+                **streamed_since_pause(conversation),
             },
             remove=turn_service.WAITING_FIELDS,
             condition="#st = :waiting AND expires_at = :expires",
@@ -85,6 +90,12 @@ def submit(
     if queue:
         queues.enqueue_turn(workspace_id, conversation_id, turn_id, attempt=f"resume{loop.get('round', 0)}")
     return turn_service.view(store.get(workspace_id, conversation_id, turn_id, consistent=True) or turn)
+
+
+def streamed_since_pause(conversation: dict[str, Any]) -> dict[str, Any]:
+    """The conversation's streamed_until, for the turn that resumes with its paused copy."""
+    until = conversation.get(connection_store.STREAMED_UNTIL)
+    return {connection_store.STREAMED_UNTIL: until} if until else {}
 
 
 def _check(body: SubmitToolOutputs, pending: dict[str, dict[str, Any]]) -> None:

@@ -114,8 +114,16 @@ def get_with_conversation(
     workspace_id: str, conversation_id: str, turn_id: str, *, consistent: bool = False
 ) -> dict[str, Any] | None:
     """A turn, only if its conversation still exists - in one read."""
+    found = get_and_conversation(workspace_id, conversation_id, turn_id, consistent=consistent)
+    return found[0] if found else None
+
+
+def get_and_conversation(
+    workspace_id: str, conversation_id: str, turn_id: str, *, consistent: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A turn and its conversation's #META (raw), only if both exist - in one read."""
     pk = conversation_pk(workspace_id, conversation_id)
     found = table.get_many(pk, [META, turn_sk(turn_id)], consistent=consistent)
     if META not in found or turn_sk(turn_id) not in found:
         return None
-    return public(found[turn_sk(turn_id)])
+    return public(found[turn_sk(turn_id)]), found[META]

@@ -47,15 +47,16 @@ def enabled() -> bool:
     return bool(settings().stream_callback_url)
 
 
-def streamed(conversation: Mapping[str, Any], *, resumed: bool, now: float | None = None) -> bool:
-    """Whether a turn of this conversation may have subscribers to look for: a subscription marks the
+def streamed(*records: Mapping[str, Any], now: float | None = None) -> bool:
+    """Whether a turn may have subscribers to look for when it starts: a subscription marks its
     conversation (``streamed_until``), so a turn of one never streamed reads nothing more. A turn
-    resumed after tool outputs has the conversation as it paused, older than any subscription made
-    meanwhile: it looks anyway."""
-    if not enabled():
-        return False
-    until = conversation.get(store.STREAMED_UNTIL)
-    return resumed or (isinstance(until, int | float) and until > (now if now is not None else time.time()))
+    resumed after tool outputs runs with the conversation as it paused, and carries the mark as the
+    outputs found it."""
+    moment = now if now is not None else time.time()
+    return any(
+        isinstance(until := record.get(store.STREAMED_UNTIL), int | float) and until > moment
+        for record in records
+    )
 
 
 class Fanout:
