@@ -492,3 +492,13 @@ def test_a_client_subscribed_while_the_turn_waited_for_tool_outputs_gets_the_res
     frames = posted_frames("conn-late")
     assert frames[0]["type"] == "turn.started" and frames[0]["attempt"] == 2
     assert frames[-1]["type"] == "turn.completed" and "-3 C" in frames[-1]["message"]["content"]
+
+
+def test_a_conversation_streams_to_a_bounded_number_of_connections(talk) -> None:
+    frame = {"action": "subscribe", "conversation_id": talk["conversation_id"]}
+    for number in range(connection_store.MAX_SUBSCRIBERS_PER_CONVERSATION):
+        grant = connect(f"many-{number}", bearer(talk["key"]))
+        assert send_frame("StreamSubscribeFunction", f"many-{number}", grant, frame)["type"] == "subscribed"
+    grant = connect("one-too-many", bearer(talk["key"]))
+    refused = send_frame("StreamSubscribeFunction", "one-too-many", grant, frame)
+    assert refused["status"] == 429
