@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+
 from devstack import websocket
 
 
