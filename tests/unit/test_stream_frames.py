@@ -9,7 +9,7 @@ import pytest
 
 from parley.providers.base import ToolCallDelta
 from parley.streaming import frames
-from parley.streaming.turn_stream import TurnStream
+from parley.streaming.turn_stream import StreamStopped, TurnStream
 
 TURN = {
     "id": "turn_1",
@@ -83,9 +83,16 @@ class Clock:
 def stream_with(clock: Clock) -> tuple[TurnStream, list[dict[str, Any]]]:
     seen: list[dict[str, Any]] = []
     # store_seconds out of reach: these tests need no table
-    return TurnStream(
-        TURN, None, sinks=[seen.append], flush_seconds=0.08, store_seconds=10**9, monotonic=clock
-    ), seen
+    stream = TurnStream(
+        TURN,
+        None,
+        sinks=[seen.append],
+        flush_seconds=0.08,
+        store_seconds=10**9,
+        monotonic=clock,
+        moved_on=lambda: None,
+    )
+    return stream, seen
 
 
 def test_the_first_delta_goes_out_at_once_and_the_rest_in_batches() -> None:
@@ -130,11 +137,25 @@ def test_tool_call_fragments_are_merged_per_call_and_follow_the_text_before_them
 def test_steps_go_out_once_each_and_a_resumed_turns_earlier_steps_not_again() -> None:
     seen: list[dict[str, Any]] = []
     earlier = [{"type": "context"}, {"type": "model"}]
-    stream = TurnStream(TURN, None, sinks=[seen.append], steps_sent=len(earlier))
+    stream = TurnStream(TURN, None, sinks=[seen.append], steps_sent=len(earlier), moved_on=lambda: None)
     steps = [*earlier, {"type": "tool"}]
     stream.steps(steps)
     stream.steps(steps)
     assert [f["step"]["type"] for f in seen] == ["tool"]
+
+
+def test_a_cancel_stops_a_watched_stream_at_its_next_batch() -> None:
+    clock = Clock()
+    asked: list[str | None] = [None]
+    stream = TurnStream(TURN, None, sinks=[lambda frame: None], monotonic=clock, moved_on=lambda: asked[-1])
+    stream.model_call()
+    stream.text("one")
+    asked.append("cancel_requested")
+    stream.text(" two")  # within the batch: not checked yet
+    clock.now += 0.1
+    with pytest.raises(StreamStopped) as stopped:
+        stream.text(" three")
+    assert stopped.value.reason == "cancel_requested" and stream.text_so_far == "one two three"
 
 
 def test_with_no_listener_nothing_is_built_but_seq_still_counts() -> None:

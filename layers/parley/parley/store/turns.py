@@ -110,6 +110,22 @@ def overdue(shard: int, now: str, limit: int = 100) -> list[dict[str, Any]]:
     return [public(table.from_item(item)) for item in response.get("Items", [])]
 
 
+def moved_on(workspace_id: str, conversation_id: str, turn_id: str, attempt: int) -> str | None:
+    """Why the attempt ``attempt`` running this turn should stop: "cancel_requested", "skipped" (the
+    turn is no longer this attempt's, or gone), or None (go on). One small consistent read."""
+    response = table.client().get_item(
+        TableName=table.table_name(),
+        Key=table.key(conversation_pk(workspace_id, conversation_id), turn_sk(turn_id)),
+        ProjectionExpression="#st, attempts, cancel_requested",
+        ExpressionAttributeNames={"#st": "status"},
+        ConsistentRead=True,
+    )
+    item = table.from_item(response.get("Item") or {})
+    if item.get("status") != "running" or item.get("attempts") != attempt:
+        return "skipped"
+    return "cancel_requested" if item.get("cancel_requested") else None
+
+
 def get_with_conversation(
     workspace_id: str, conversation_id: str, turn_id: str, *, consistent: bool = False
 ) -> dict[str, Any] | None:

@@ -9,7 +9,8 @@ per second however fast the model writes. Steps go out as they are recorded.
 While the model writes, the turn's ``partial_content`` (and ``partial_seq``, the last frame it
 includes) is stored at most every ``store_seconds``, so a client that connects mid-turn reads the
 text so far and follows the frames after it. That write is conditional on the turn still being this
-attempt's and not asked to cancel: a cancelled turn stops streaming at its next write.
+attempt's and not asked to cancel; while someone watches the stream, each batch also checks (one
+small read), so a cancel stops the stream within one batch.
 """
 
 from __future__ import annotations
@@ -52,13 +53,17 @@ class TurnStream:
         flush_seconds: float = FLUSH_SECONDS,
         store_seconds: float = STORE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        moved_on: Callable[[], str | None] | None = None,
     ) -> None:
+        """``moved_on`` says why this attempt should stop: "cancel_requested", "skipped", or None
+        (by default ``turn_store.moved_on`` of the turn)."""
         self._turn = turn
         self._fanout = fanout
         self._sinks = list(sinks)
         self._flush_seconds = flush_seconds
         self._store_seconds = store_seconds
         self._monotonic = monotonic
+        self._moved_on = moved_on or self._read_moved_on
         self.seq = -1
         self._steps_sent = steps_sent  # a resumed turn's earlier steps went out before it paused
         self._model_call = 0
@@ -164,8 +169,25 @@ class TurnStream:
         now = self._monotonic()
         if now - self._last_flush >= self._flush_seconds:
             self.flush()
+            if self._watched():
+                # Someone sees this stream: a cancel stops it within one batch, not one stored text.
+                self._stop_if_moved_on()
         if now - self._last_store >= self._store_seconds:
             self._store_partial(now)
+
+    def _watched(self) -> bool:
+        return bool(self._sinks or (self._fanout and self._fanout.connections))
+
+    def _stop_if_moved_on(self) -> None:
+        reason = self._moved_on()
+        if reason is not None:
+            raise StreamStopped(reason)
+
+    def _read_moved_on(self) -> str | None:
+        turn = self._turn
+        return turn_store.moved_on(
+            turn["workspace_id"], turn["conversation_id"], turn["id"], turn["attempts"]
+        )
 
     def _store_partial(self, now: float) -> None:
         self._last_store = now
@@ -184,12 +206,7 @@ class TurnStream:
                 values={":running": "running", ":attempt": turn["attempts"]},
             )
         except table.ConditionFailed:
-            current = turn_store.get(
-                turn["workspace_id"], turn["conversation_id"], turn["id"], consistent=True
-            )
-            if current and current["status"] == "running" and current.get("cancel_requested"):
-                raise StreamStopped("cancel_requested") from None
-            raise StreamStopped("skipped") from None
+            raise StreamStopped(self._moved_on() or "skipped") from None
         self._stored_chars = len(self._text)
         if self._fanout is not None:
             self._fanout.refresh()  # a client that subscribed meanwhile gets the frames from here on
