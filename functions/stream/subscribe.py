@@ -9,7 +9,9 @@ from parley.streaming.socket import Connection, route
 
 
 def subscribe(connection: Connection, frame: dict[str, Any]) -> dict[str, Any]:
-    return streams.subscribe(connection.workspace_id, connection.id, connection.scope, frame)
+    return streams.subscribe(
+        connection.workspace_id, connection.id, connection.scope, connection.connected_at, frame
+    )
 
 
 handler = route(subscribe)

@@ -46,7 +46,11 @@ def disconnect(connection_id: str, workspace_id: str | None) -> None:
         store.forget_connection(workspace_id, connection_id)
 
 
-def subscribe(workspace_id: str, connection_id: str, scope: str, frame: Mapping[str, Any]) -> dict[str, Any]:
+def subscribe(
+    workspace_id: str, connection_id: str, scope: str, connected_at: int, frame: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Subscribe a connection (its ``scope`` a stream token's conversations, "" for all) to the
+    conversation or job the frame names, until the connection's two hours are up."""
     conversation_id, kind = _target(frame)
     allowed = [c for c in scope.split(",") if c]
     if allowed and conversation_id not in allowed:
@@ -64,19 +68,21 @@ def subscribe(workspace_id: str, connection_id: str, scope: str, frame: Mapping[
                 f"A connection follows at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} conversations; "
                 "unsubscribe from one first."
             )
-        if len(
-            store.subscribers(workspace_id, conversation_id, now=now, limit=MAX_SUBSCRIBERS_PER_CONVERSATION)
-        ) >= (MAX_SUBSCRIBERS_PER_CONVERSATION):
+        streaming_to = store.subscribers(
+            workspace_id, conversation_id, now=now, limit=MAX_SUBSCRIBERS_PER_CONVERSATION
+        )
+        if len(streaming_to) >= MAX_SUBSCRIBERS_PER_CONVERSATION:
             raise errors.TooManyRequests(
                 f"{conversation_id} already streams to {MAX_SUBSCRIBERS_PER_CONVERSATION} connections.",
                 retry_after=60,
             )
-    connection = store.get_connection(workspace_id, connection_id, now=now)
-    if connection is None:
-        raise errors.NotFound("This connection is no longer registered; reconnect.")
     try:
         store.subscribe(
-            workspace_id, connection_id, conversation_id, now=now, expires_at=int(connection["expires_at"])
+            workspace_id,
+            connection_id,
+            conversation_id,
+            now=now,
+            expires_at=connected_at + store.CONNECTION_TTL_SECONDS,
         )
     except table.ConditionFailed as exc:
         raise errors.NotFound("This connection is no longer registered; reconnect.") from exc

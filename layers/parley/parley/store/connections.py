@@ -69,13 +69,6 @@ def workspace_of(connection_id: str) -> str | None:
     return str(item["workspace_id"]) if item else None
 
 
-def get_connection(workspace_id: str, connection_id: str, *, now: int) -> dict[str, Any] | None:
-    item = table.get(connection_pk(workspace_id, connection_id), CONNECTION_SK, consistent=True)
-    if item is None or int(item.get("expires_at") or 0) <= now:
-        return None
-    return _public(item)
-
-
 def subscribed_conversations(workspace_id: str, connection_id: str, limit: int) -> list[str]:
     page = table.query(
         connection_pk(workspace_id, connection_id),

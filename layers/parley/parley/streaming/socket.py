@@ -9,6 +9,7 @@ client's frame as JSON; what it returns is sent back as the route's response fra
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,15 +26,17 @@ class Connection:
     id: str
     workspace_id: str
     scope: str  # a stream token's conversation ids, comma-separated; "" for the whole workspace
+    connected_at: int  # epoch seconds
 
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> Connection:
         context = event.get("requestContext") or {}
         grant = context.get("authorizer") or {}
         return cls(
-            str(context.get("connectionId") or ""),
-            str(grant.get("workspace_id") or ""),
-            str(grant.get("scope") or ""),
+            id=str(context.get("connectionId") or ""),
+            workspace_id=str(grant.get("workspace_id") or ""),
+            scope=str(grant.get("scope") or ""),
+            connected_at=int(context.get("connectedAt") or time.time() * 1000) // 1000,
         )
 
 
