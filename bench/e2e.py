@@ -17,32 +17,19 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench import pickup
+from bench.stats import summary
 from tests.e2e.devstack_process import RunningDevstack, start_devstack
 
 SEQUENTIAL_MESSAGES = 100
 CLIENTS = 8
 MESSAGES_PER_CLIENT = 25
 WARM_UP_MESSAGES = 3
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples),
-        "p50_ms": round(statistics.median(samples) * 1000, 1),
-        "p95_ms": round(percentile(samples, 0.95) * 1000, 1),
-        "p99_ms": round(percentile(samples, 0.99) * 1000, 1),
-    }
 
 
 class Client:
@@ -118,8 +105,6 @@ def cpu_per_exchange(before: dict[str, float], after: dict[str, float], exchange
 
 
 def run(log_dir: Path) -> dict[str, Any]:
-    from bench import pickup
-
     stack = start_devstack(log_dir / "bench-devstack.log")
     try:
         setup_client = Client(stack.url)

@@ -24,16 +24,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.inprocess import ROUTES, Functions, served_functions, set_up
+from bench.stats import percentile
 
 RUNS_PER_ROUTE = 200
 WARM_UP_RUNS = 5
 BUDGET_P50_MS = 1.0
 BUDGET_P99_MS = 5.0
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run(runs: int = RUNS_PER_ROUTE) -> dict[str, Any]:

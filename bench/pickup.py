@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.e2e import percentile
+from bench.stats import percentile
 
 SAMPLES = 40
 FUNCTION = "RunTurnFunction"

@@ -19,7 +19,8 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from bench.e2e import Client, percentile, summary
+from bench.e2e import Client
+from bench.stats import percentile, summary
 from tests.e2e.devstack_process import start_devstack
 
 TOKENS = 500
