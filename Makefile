@@ -18,7 +18,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 # Tests run in parallel on every core; override with PYTEST_ARGS="-n 0" to debug one test.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: help dev test lint format typecheck build validate test-built check-template bench openapi aws-data clean
+.PHONY: help dev test browser screenshots lint format typecheck build validate test-built check-template bench openapi aws-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,8 +40,21 @@ $(SAM_VENV)/.installed: tools/sam.lock
 dev: $(VENV)/.installed ## run the whole system locally (API on http://127.0.0.1:$${PARLEY_PORT:-3000})
 	$(PY) -m devstack
 
-test: $(VENV)/.installed ## run the whole test suite
+test: $(VENV)/.installed browser ## run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The console's browser tests drive Debian's chromium through Playwright (never `playwright install`,
+# which downloads a browser). Without it, and without root to install it, they skip (and fail on CI).
+CHROMIUM := /usr/bin/chromium
+browser: ## install Debian's chromium for the console's browser tests, where it is missing and we are root
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the console's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "no $(CHROMIUM), and not root with apt-get to install it: the console's browser tests will skip"; fi
+
+screenshots: $(VENV)/.installed browser ## rewrite the console's screenshots in docs/console/ (the README shows them)
+	PARLEY_CONSOLE_SCREENSHOTS=1 $(PY) -m pytest -n 0 -q tests/e2e/test_console.py
 
 # bench/ is type-checked once it holds code: mypy refuses a missing or empty folder.
 lint: $(VENV)/.installed ## ruff (lint + format check) and mypy

@@ -53,16 +53,17 @@ def banner(stack: Devstack) -> str:
         f"Parley devstack is running ({summary}).",
         f"  API:        {stack.url}",
         *([f"  WebSocket:  {stack.stream_url}"] if stack.stream_url else []),
+        *(
+            [f"  Console:    {stack.url}{CONSOLE_ROUTE.split()[1]}"]
+            if _has_route(stack, CONSOLE_ROUTE)
+            else []
+        ),
         *(f"  {name}: {app.url} (its Function URL)" for name, app in stack.web_apps.items()),
         f"  Local AWS:  {endpoint}",
         f"              export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing "
         "AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1",
     ]
-    if any(
-        f"{route.method} {route.path}" == SETUP_ROUTE
-        for f in stack.functions.values()
-        for route in f.spec.routes
-    ):
+    if _has_route(stack, SETUP_ROUTE):
         lines += [
             "Create the first workspace and its admin API key:",
             f"  curl -s -X POST {stack.url}{SETUP_ROUTE.split()[1]} -H 'content-type: application/json' "
@@ -72,8 +73,18 @@ def banner(stack: Devstack) -> str:
     return "\n".join(lines)
 
 
-# Only for the hint above: the first call a new user makes (shown when the template has that route).
+def _has_route(stack: Devstack, route_key: str) -> bool:
+    return any(
+        f"{route.method} {route.path}" == route_key
+        for f in stack.functions.values()
+        for route in f.spec.routes
+    )
+
+
+# Only for the hints above: the first call a new user makes, and the page they can open (each shown
+# when the template has that route).
 SETUP_ROUTE = "POST /v1/setup"
+CONSOLE_ROUTE = "GET /console"
 
 
 if __name__ == "__main__":

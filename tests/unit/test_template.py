@@ -227,13 +227,15 @@ def test_every_function_has_least_privilege_policies() -> None:
 
 
 def test_every_function_that_touches_aws_has_policies() -> None:
-    # Only the health check, the API document (a file in the package) and the WebSocket API's ping
-    # and unknown-action answers need no AWS access; anything else without Policies cannot work.
+    # Only the health check, the API document and the console (files in the package) and the
+    # WebSocket API's ping and unknown-action answers need no AWS access; anything else without
+    # Policies cannot work.
     no_policies = [f.logical_id for f in FUNCTIONS if not f.properties.get("Policies")]
     assert set(no_policies) <= {
         "HealthFunction",
         "GetOpenApiFunction",
         "GetDocsFunction",
+        "GetConsoleFunction",
         "StreamPingFunction",
         "StreamDefaultFunction",
     }
