@@ -42,10 +42,11 @@ SAMPLE_IDS = {
     "agent_id": "agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4",
     "provider_id": "prov_01JD2QK1E3G5J7M9P1R3T5W7Y9",
     "file_id": "file_01JD2QM4F6H8K0N2Q4S6V8X0Z2",
-    "inbox_id": "inbox_01JD2QR2J4M6P8S0V2X4Z6C8E0",
+    # An inbox's ULID is also a uuid v4 (parley.ids.uuid4_ulid) ...
+    "inbox_id": "inbox_01JD2QR2J486P8S0V2X4Z6C8E0",
     "webhook_id": "wh_01JD2QP8H0K2M4P6R8T0W2Y4B6",
-    # Shinkai's files inbox name (a native inbox id) and a file name in it.
-    "inbox_name": "inbox_01JD2QR2J4M6P8S0V2X4Z6C8E0",
+    # ... spelled as a uuid, it is Shinkai's files inbox name (ids.uuid_of_ulid); and a file name in it.
+    "inbox_name": "0193457c-0a44-41ac-8c83-62e93e6621c0",
     "filename": "notes.md",
 }
 # Mintlify's path parameters: its project is the key's workspace, its job a native job.
@@ -220,7 +221,7 @@ ROUTE_BODIES: dict[str, Any] = {
         (
             f"--{_UPLOAD_BOUNDARY}\r\n"
             'Content-Disposition: form-data; name="file_inbox_name"\r\n\r\n'
-            f"{SAMPLE_IDS['inbox_id']}\r\n"
+            f"{SAMPLE_IDS['inbox_name']}\r\n"
             f"--{_UPLOAD_BOUNDARY}\r\n"
             'Content-Disposition: form-data; name="filename"\r\n\r\n'
             "notes.md\r\n"

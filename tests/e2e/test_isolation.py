@@ -344,6 +344,7 @@ NOWHERE = {
     "mielto_conversation": "conv_00000000000000000000000000",
     "conversation_id": "conv_00000000000000000000000000",
     "inbox_id": "inbox_00000000000000000000000000",
+    "inbox_name": "00000000-0000-4000-8000-000000000000",
 }
 # Authorized routes without a path id that take no id of another resource either (they create, or
 # list, or act on the caller's own workspace).
@@ -434,10 +435,14 @@ def test_uploading_into_another_workspaces_files_inbox_is_the_same_as_into_none(
         status, _, reply = api.request("POST", "/v2/add_file_to_inbox", body=body, headers=headers)
         return status, reply
 
-    foreign, absent = upload(tenants["ids"]["inbox_name"]), upload("inbox_00000000000000000000000000")
+    # A's files inbox by its Shinkai name (a uuid v4), and names of none: a uuid and a native id
+    foreign = upload(tenants["ids"]["inbox_name"])
+    absent_uuid = upload(NOWHERE["inbox_name"])
+    absent_native = upload(NOWHERE["inbox_id"])
 
-    assert foreign[0] >= 400, foreign
-    assert foreign[0] == absent[0], (foreign, absent)
+    assert foreign[0] == 404, foreign
+    assert foreign[0] == absent_uuid[0] == absent_native[0], (foreign, absent_uuid, absent_native)
+    assert set(foreign[1]) == {"code", "error", "message"}, foreign[1]
 
 
 def test_continuing_another_workspaces_conversation_in_chat_completions_is_the_same_as_none(

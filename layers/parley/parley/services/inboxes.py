@@ -20,8 +20,9 @@ _PAGE = 100
 
 
 def create(principal: Principal, body: CreateInbox) -> Inbox:
+    # The id's ULID is also a uuid v4 (ids.uuid4_ulid): Shinkai's name for the inbox, derived both ways.
     now = clock.iso()
-    inbox: dict[str, Any] = {"id": ids.new_id("inbox"), "created_at": now, "updated_at": now}
+    inbox: dict[str, Any] = {"id": f"inbox_{ids.uuid4_ulid()}", "created_at": now, "updated_at": now}
     if body.name is not None:
         inbox["name"] = body.name
     store.create(principal.workspace_id, inbox)

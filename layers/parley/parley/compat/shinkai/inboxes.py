@@ -1,9 +1,14 @@
-"""Shinkai's files inboxes over native inboxes and files: a files inbox is a native inbox, whose id is
-its Shinkai name."""
+"""Shinkai's files inboxes over native inboxes and files: a files inbox is a native inbox.
+
+The node names a files inbox by a uuid v4 string. A native inbox id is ``inbox_<ULID>`` and its ULID
+is minted so that its 128 bits are also a uuid v4 (parley.ids.uuid4_ulid), so the Shinkai name is
+that ULID spelled as a uuid and the native id is derived back from it: nothing extra is stored or
+looked up, and the derived id is then read under the caller's workspace like any other (another
+workspace's uuid is a not-found). Every route also accepts the native id itself."""
 
 from __future__ import annotations
 
-from parley import errors
+from parley import errors, ids
 from parley.http import Principal
 from parley.models.files import MAX_DIRECT_UPLOAD_BYTES, CreateInbox, check_file_name, normalise_content_type
 from parley.services import files as file_service
@@ -11,14 +16,40 @@ from parley.services import inboxes
 from parley.store import blobs
 from parley.store import files as file_store
 
+NATIVE_PREFIX = "inbox_"
+
+
+# -- names -----------------------------------------------------------------------------------------
+def files_inbox_name(inbox_id: str) -> str:
+    """The Shinkai name (a uuid string) of a native inbox id."""
+    return ids.uuid_of_ulid(inbox_id.removeprefix(NATIVE_PREFIX))
+
+
+def native_inbox_id(name: str) -> str:
+    """The native inbox id a Shinkai files inbox name stands for: a uuid becomes ``inbox_<ULID>``; a
+    native id (or anything else, which then is simply not found) is kept as it is."""
+    name = name.strip()
+    found = ids.ulid_of_uuid(name)
+    return NATIVE_PREFIX + found if found is not None else name
+
 
 # -- files inboxes ------------------------------------------------------------------------------
 def create_files_inbox(principal: Principal) -> str:
-    """A native inbox; its (native) id is the Shinkai files inbox name."""
+    """A native inbox, answered as the node does: its name, a uuid v4 string."""
     try:
-        return inboxes.create(principal, CreateInbox()).id
+        return files_inbox_name(inboxes.create(principal, CreateInbox()).id)
     except errors.ParleyError as exc:
         raise errors.BadRequest(exc.message) from exc
+
+
+def _require(workspace_id: str, name: str) -> str:
+    """The native id of the workspace's files inbox of that name (NotFound naming it as given)."""
+    inbox_id = native_inbox_id(name)
+    try:
+        inboxes.require(workspace_id, inbox_id)
+    except errors.NotFound as exc:
+        raise errors.NotFound(f"Inbox {name} not found.") from exc
+    return inbox_id
 
 
 def add_file_to_inbox(principal: Principal, body: bytes, content_type: str) -> str:
@@ -41,17 +72,21 @@ def add_file_to_inbox(principal: Principal, body: bytes, content_type: str) -> s
         checked_type = file_service.OCTET_STREAM
     if len(file_part.data) > MAX_DIRECT_UPLOAD_BYTES:
         raise errors.PayloadTooLarge("The request payload is too large.")
-    file_service.store_bytes(principal.workspace_id, inbox_name, name, checked_type, file_part.data)
+    inbox_id = native_inbox_id(inbox_name)
+    try:
+        file_service.store_bytes(principal.workspace_id, inbox_id, name, checked_type, file_part.data)
+    except errors.NotFound as exc:
+        raise errors.NotFound(f"Inbox {inbox_name} not found.") from exc
     return "File added successfully"
 
 
 def list_files_in_inbox(principal: Principal, inbox_name: str) -> list[str]:
     workspace_id = principal.workspace_id
-    inboxes.require(workspace_id, inbox_name)
+    inbox_id = _require(workspace_id, inbox_name)
     names: list[str] = []
     cursor: str | None = None
     while True:
-        items, cursor = file_store.list_in_inbox(workspace_id, inbox_name, 100, cursor)
+        items, cursor = file_store.list_in_inbox(workspace_id, inbox_id, 100, cursor)
         names.extend(item["name"] for item in items if item.get("status") == "uploaded")
         if cursor is None:
             return names
@@ -60,8 +95,8 @@ def list_files_in_inbox(principal: Principal, inbox_name: str) -> list[str]:
 def download_file_from_inbox(principal: Principal, inbox_name: str, filename: str) -> bytes:
     """The newest uploaded file of that name in the inbox (raises NotFound if there is none)."""
     workspace_id = principal.workspace_id
-    inboxes.require(workspace_id, inbox_name)
-    items, _ = file_store.list_in_inbox(workspace_id, inbox_name, 100, None, name=filename)
+    inbox_id = _require(workspace_id, inbox_name)
+    items, _ = file_store.list_in_inbox(workspace_id, inbox_id, 100, None, name=filename)
     uploaded = sorted(
         (item for item in items if item.get("status") == "uploaded"), key=lambda item: item["created_at"]
     )

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from parley import errors
+from parley.compat.shinkai.inboxes import native_inbox_id
 from parley.compat.shinkai.job_views import (
     INBOX_PREFIX,
     META_KEY,
@@ -176,7 +177,7 @@ def _native_scope(workspace_id: str, scope: dict[str, Any]) -> JobScope:
         return list(dict.fromkeys(n for n in names if 0 < len(n) <= 64))
 
     files = ids_in(("vector_fs_items", "local_vrkai"))
-    inboxes = ids_in(("vector_fs_folders", "local_vrpack"))
+    inboxes = list(dict.fromkeys(native_inbox_id(n) for n in ids_in(("vector_fs_folders", "local_vrpack"))))
     found_files = file_store.get_many(workspace_id, files) if files else {}
     found_inboxes = inbox_store.get_many(workspace_id, inboxes) if inboxes else {}
     return JobScope(
@@ -298,9 +299,10 @@ def _inbox_attachments(workspace_id: str, files_inbox: str) -> list[dict[str, An
     """The files of the message's ``files_inbox`` (a files inbox id), attached to it as Shinkai does."""
     if not files_inbox:
         return []
-    if file_store_inboxes.get(workspace_id, files_inbox) is None:
+    inbox_id = native_inbox_id(files_inbox)  # the uuid create_files_inbox answered, or a native id
+    if file_store_inboxes.get(workspace_id, inbox_id) is None:
         raise errors.NotFound(f"Files inbox {files_inbox} not found")
-    files, _ = file_store.list_in_inbox(workspace_id, files_inbox, MAX_ATTACHMENTS, None)
+    files, _ = file_store.list_in_inbox(workspace_id, inbox_id, MAX_ATTACHMENTS, None)
     return [{"file_id": f["id"], "name": f["name"], "content_type": f["content_type"]} for f in files]
 
 
