@@ -216,24 +216,22 @@ def store_bytes(
         )
     if inbox_store.get(workspace_id, inbox_id) is None:
         raise errors.NotFound(f"Inbox {inbox_id} not found.")
-    now = clock.iso()
-    record = new_file(
-        workspace_id,
-        inbox_id,
-        name,
-        content_type,
-        len(data),
-        status="uploaded",
-        checksum=hashlib.sha256(data).hexdigest(),
-        uploaded_at=now,
-    )
-    blobs.put_bytes(record["s3_key"], data, content_type)
+    # The record first, pending, as a presigned upload's: the object's creation wakes the ingestion
+    # worker, which must find the record (written after the bytes, it could be missed for good). If
+    # the worker settles it first, it computes the same checksum from S3.
+    record = new_file(workspace_id, inbox_id, name, content_type, len(data), status="pending")
+    _create(workspace_id, record)
     try:
-        _create(workspace_id, record)
+        blobs.put_bytes(record["s3_key"], data, content_type)
     except Exception:
-        blobs.delete(record["s3_key"])
+        store.delete(workspace_id, record["id"], inbox_id)
         raise
-    return record
+    now = clock.iso()
+    return _settle(
+        workspace_id,
+        record,
+        {"status": "uploaded", "checksum": hashlib.sha256(data).hexdigest(), "uploaded_at": now},
+    )
 
 
 def reconcile(workspace_id: str, record: dict[str, Any]) -> dict[str, Any]:
