@@ -266,3 +266,301 @@ def test_an_uploaded_file_is_ingested(page: Page, key: str, screenshots: Path) -
     # (the devstack's ingestion goes S3 -> SQS -> worker; a loaded CI machine takes its time)
     expect(row.locator(".index-status")).to_contain_text("indexed", timeout=3 * TIMEOUT_MS)
     page.screenshot(path=screenshots / "files.png", full_page=True)
+
+
+# ------------------------------------------------------------------------------ the other screens
+
+
+def show(page: Page, screen: str) -> None:
+    """Open one of the console's screens from its navigation."""
+    page.get_by_role("navigation", name="Sections").get_by_role("button", name=screen, exact=True).click()
+
+
+def accept_next_dialog(page: Page) -> None:
+    # Playwright dismisses a confirm() unless told otherwise: the person says yes here.
+    page.once("dialog", lambda dialog: dialog.accept())
+
+
+def test_a_job_is_chatted_in_renamed_completed_and_archived(page: Page, key: str, screenshots: Path) -> None:
+    # Given a new job with a first prompt
+    sign_in(page, key)
+    show(page, "Jobs")
+    page.get_by_label("Job title", exact=True).fill("Docs job")
+    page.get_by_label("First prompt (optional: starts the first turn)").fill("Write the guide")
+    page.get_by_role("button", name="New job", exact=True).click()
+
+    # Then its first turn answers, and it is listed with its status
+    expect(page.get_by_role("heading", name="Docs job")).to_be_visible()
+    expect(replies(page).last).to_have_text("You said: Write the guide")
+    expect(page.get_by_role("list", name="Jobs")).to_contain_text("Docs job · active")
+
+    # When the person chats in it, renames it and completes it
+    send(page, "Add a table")
+    expect(replies(page).last).to_have_text("You said: Add a table")
+    page.get_by_role("button", name="Rename", exact=True).click()
+    page.get_by_label("New title", exact=True).fill("Guide job")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_label("Summary or reason", exact=True).fill("Guide written")
+    page.get_by_role("button", name="Complete job", exact=True).click()
+
+    # Then it shows its outcome, and a message to it is refused in words
+    expect(page.get_by_role("heading", name="Guide job (completed)")).to_be_visible()
+    expect(page.locator("#job-outcome")).to_have_text("Outcome: completed by the client: Guide written")
+    page.screenshot(path=screenshots / "jobs.png", full_page=True)
+    send(page, "One more thing")
+    expect(page.get_by_role("alert")).to_contain_text("is completed; it takes no new messages")
+    expect(page.get_by_role("alert")).to_contain_text("HTTP 409")
+
+    # and once archived it is read-only, listed under archived jobs
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Archive", exact=True).click()
+    expect(page.get_by_role("heading", name="Guide job (archived)")).to_be_visible()
+    expect(page.get_by_label("Message", exact=True)).to_be_hidden()
+    page.get_by_label("Show jobs that are", exact=True).select_option("archived")
+    expect(page.get_by_role("list", name="Jobs")).to_contain_text("Guide job · archived")
+
+
+def test_a_job_can_be_failed_with_a_reason(page: Page, key: str) -> None:
+    sign_in(page, key)
+    show(page, "Jobs")
+    page.get_by_label("Job title", exact=True).fill("Doomed job")
+    page.get_by_role("button", name="New job", exact=True).click()
+    expect(page.get_by_role("heading", name="Doomed job")).to_be_visible()
+
+    page.get_by_label("Summary or reason", exact=True).fill("No repository access")
+    page.get_by_role("button", name="Fail job", exact=True).click()
+
+    expect(page.get_by_role("heading", name="Doomed job (failed)")).to_be_visible()
+    expect(page.locator("#job-outcome")).to_contain_text("failed by the client: No repository access")
+    page.get_by_label("Show jobs that are", exact=True).select_option("failed")
+    expect(page.get_by_role("list", name="Jobs")).to_contain_text("Doomed job · failed")
+
+
+def test_an_edited_message_makes_a_branch_to_switch_back_from(page: Page, key: str) -> None:
+    # Given a conversation with one exchange
+    sign_in(page, key)
+    start_conversation(page, "Edited", "Assistant")
+    send(page, "Say hello")
+    expect(replies(page).last).to_have_text("You said: Say hello")
+
+    # When the person edits their message
+    page.locator("#messages li.user").get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_label("Edited message", exact=True).fill("Say goodbye")
+    page.get_by_role("button", name="Save and resend", exact=True).click()
+
+    # Then the new version is answered on a second branch
+    expect(replies(page).last).to_have_text("You said: Say goodbye")
+    branch = page.get_by_label("Branch", exact=True)
+    expect(branch.locator("option")).to_have_count(2)
+
+    # and the first version is one choice away
+    branch.select_option(label=branch.locator("option:not(:checked)").inner_text())
+    expect(page.locator("#messages li.user .content")).to_have_text("Say hello")
+    expect(replies(page)).to_have_text(["You said: Say hello"])
+
+
+def test_an_uploaded_file_is_attached_to_a_message(page: Page, key: str) -> None:
+    sign_in(page, key)
+    start_conversation(page, "Attached", "Assistant")
+
+    page.get_by_label("Attach a file", exact=True).set_input_files(
+        {"name": "brief.txt", "mimeType": "text/plain", "buffer": b"The brief.\n"}
+    )
+    send(page, "Read the brief")
+
+    user_message = page.locator("#messages li.user")
+    expect(user_message.get_by_role("list", name="Attachments")).to_have_text("Attached: brief.txt")
+    expect(replies(page).last).to_have_text("You said: Read the brief")
+    expect(page.get_by_label("Attach a file", exact=True)).to_have_value("")
+
+
+def test_a_reply_is_liked_then_disliked(page: Page, key: str) -> None:
+    sign_in(page, key)
+    start_conversation(page, "Rated", "Assistant")
+    send(page, "Rate me")
+    like = page.get_by_role("button", name="Like", exact=True)
+    dislike = page.get_by_role("button", name="Dislike", exact=True)
+
+    like.click()
+    expect(like).to_have_attribute("aria-pressed", "true")
+    dislike.click()
+    expect(dislike).to_have_attribute("aria-pressed", "true")
+    expect(like).to_have_attribute("aria-pressed", "false")
+
+    # and the rating is the API's, not the page's: it is still there when the conversation is reopened
+    page.reload()
+    page.get_by_role("list", name="Conversations").get_by_role("button", name=re.compile("^Rated")).click()
+    expect(page.get_by_role("button", name="Dislike", exact=True)).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_conversation_is_renamed_then_archived(page: Page, key: str) -> None:
+    sign_in(page, key)
+    start_conversation(page, "Draft name", "Assistant")
+    conversations = page.get_by_role("list", name="Conversations")
+
+    page.get_by_role("button", name="Rename", exact=True).click()
+    page.get_by_label("New title", exact=True).fill("Final name")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", name="Final name")).to_be_visible()
+    expect(conversations).to_contain_text("Final name")
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Archive", exact=True).click()
+    expect(page.get_by_role("heading", name="Final name (archived)")).to_be_visible()
+    expect(conversations).not_to_contain_text("Final name")
+    page.get_by_label("Show archived", exact=True).check()
+    expect(conversations).to_contain_text("Final name")
+
+
+def test_an_agent_is_created_edited_and_its_bad_tools_refused_in_words(
+    page: Page, key: str, agent_name: str, screenshots: Path
+) -> None:
+    # (agent_name: its fixture makes the "console" provider)
+    # Given the agents screen
+    sign_in(page, key)
+    show(page, "Agents")
+
+    # When the person creates an agent
+    page.get_by_label("Agent name", exact=True).fill("Poet")
+    page.get_by_label("Provider", exact=True).select_option(label="console (scripted)")
+    page.get_by_label("Instructions", exact=True).fill("Answer in verse.")
+    page.get_by_role("button", name="Create agent", exact=True).click()
+    agents = page.locator("#agent-list")
+    expect(agents).to_contain_text("Poet · console")
+
+    # and edits it with tools the API refuses
+    page.get_by_role("button", name="Edit Poet", exact=True).click()
+    expect(page.get_by_label("Instructions", exact=True)).to_have_value("Answer in verse.")
+    tools = page.get_by_label('Tools (JSON: a list of tool definitions, README "Tools")')
+    tools.fill('[{"type": "function"}]')
+    page.get_by_role("button", name="Save agent", exact=True).click()
+
+    # Then the API's reason is shown, field by field
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("HTTP 422")
+    expect(alert).to_contain_text("body.tools.0.function")
+
+    # and valid tools are saved, with the new model
+    tools.fill('[{"type": "function", "function": {"name": "rhyme", "parameters": {"type": "object"}}}]')
+    page.get_by_label("Model (blank: the provider's default)").fill("verse-1")
+    page.get_by_role("button", name="Save agent", exact=True).click()
+    expect(agents).to_contain_text("Poet · console · verse-1 · tools: rhyme")
+    expect(alert).to_be_hidden()
+    page.screenshot(path=screenshots / "agents.png", full_page=True)
+
+
+def test_a_provider_key_is_sent_once_and_never_shown(page: Page, key: str) -> None:
+    sign_in(page, key)
+    show(page, "Agents")
+    secret = "sk-console-test-secret"
+
+    page.get_by_label("Provider name", exact=True).fill("Local Ollama")
+    page.get_by_label("Kind", exact=True).select_option("openai")
+    page.get_by_label("Base URL (openai: required, e.g. http://127.0.0.1:11434/v1)").fill(
+        "http://127.0.0.1:11434/v1"
+    )
+    page.get_by_label("Default model", exact=True).fill("llama3.1:8b")
+    page.get_by_label("API key (sent once, kept in Secrets Manager, never shown back)").fill(secret)
+    page.get_by_role("button", name="Create provider", exact=True).click()
+
+    expect(page.locator("#provider-list")).to_contain_text(
+        "Local Ollama · openai · http://127.0.0.1:11434/v1 · model llama3.1:8b · API key stored"
+    )
+    expect(page.get_by_label("API key (sent once, kept in Secrets Manager, never shown back)")).to_have_value(
+        ""
+    )
+    assert secret not in page.content()
+
+
+def test_an_api_key_secret_is_shown_once_then_the_key_is_revoked(page: Page, key: str) -> None:
+    sign_in(page, key)
+    show(page, "API keys")
+
+    page.get_by_label("Key name", exact=True).fill("CI deploys")
+    page.get_by_role("button", name="Create key", exact=True).click()
+    shown = page.locator("#new-secret code")
+    expect(shown).to_have_text(re.compile(r"^pk_"))
+
+    # Leaving the screen and coming back, the secret is gone
+    show(page, "Chat")
+    show(page, "API keys")
+    expect(page.locator("#key-list")).to_contain_text("CI deploys · member")
+    expect(shown).to_have_count(0)
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Revoke CI deploys", exact=True).click()
+    expect(page.locator("#key-list li", has_text="CI deploys")).to_contain_text("revoked")
+
+
+def test_a_follow_up_question_is_sent_when_clicked(page: Page, key: str, agent_name: str) -> None:
+    sign_in(page, key)
+    start_conversation(page, "Following up", agent_name)
+    send(page, "Tell me about S3 buckets")
+    first = page.get_by_role("region", name="Follow-up questions").get_by_role("button").first
+    question = first.inner_text()
+
+    first.click()
+
+    expect(page.locator("#messages li.user .content").last).to_have_text(question)
+    expect(replies(page).last).to_have_text(f"You said: {question}")
+
+
+# ---------------------------------------------------------------------------------- accessibility
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter((control) => control.offsetParent !== null)
+  .filter((control) => !(control.labels?.length || control.getAttribute("aria-label")
+    || (control.tagName === "BUTTON" && control.textContent.trim())))
+  .map((control) => control.outerHTML.slice(0, 120))"""
+SCREENS = ["Jobs", "Files", "Agents", "API keys"]
+
+
+def test_every_control_shown_has_a_label(page: Page, key: str) -> None:
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+    sign_in(page, key)
+    start_conversation(page, "Labelled", "Assistant")
+    send(page, "Hello")
+    expect(replies(page)).to_have_count(1)
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+    for screen in SCREENS:
+        show(page, screen)
+        expect(page.get_by_role("heading", name=screen, exact=True)).to_be_visible()
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], screen
+
+
+def test_a_person_signs_in_and_chats_with_the_keyboard_alone(page: Page, key: str) -> None:
+    # The page starts in the key's box, and Enter signs in
+    expect(page.get_by_label("API key", exact=True)).to_be_focused()
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+
+    # then focus waits in the new conversation's title: Enter creates it and moves to the message box
+    expect(page.get_by_label("Title", exact=True)).to_be_focused()
+    page.keyboard.type("Keyboard only")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Keyboard only")).to_be_visible()
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()
+
+    # and Tab reaches Send past the file to attach
+    page.keyboard.type("Hello from the keyboard")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Attach a file", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(replies(page).last).to_have_text("You said: Hello from the keyboard")
+
+
+def test_no_screen_scrolls_sideways_at_phone_width(page: Page, key: str) -> None:
+    page.set_viewport_size(PHONE)
+    scroll_width = "document.documentElement.scrollWidth"
+    assert page.evaluate(scroll_width) <= PHONE["width"]
+    sign_in(page, key)
+    start_conversation(page, "On a phone", "Assistant")
+    send(page, "A message whose one long word is " + "x" * 120)
+    expect(replies(page)).to_have_count(1)
+    assert page.evaluate(scroll_width) <= PHONE["width"], "chat"
+    for screen in SCREENS:
+        show(page, screen)
+        expect(page.get_by_role("heading", name=screen, exact=True)).to_be_visible()
+        assert page.evaluate(scroll_width) <= PHONE["width"], screen

@@ -11,10 +11,11 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(status, type, message) {
+  constructor(status, type, message, details = []) {
     super(message);
     this.status = status;
     this.type = type;
+    this.details = details; // a 422's refused fields: [{loc, msg, type}]
   }
 }
 
@@ -46,6 +47,7 @@ export async function call(method, path, { json, body } = {}) {
       response.status,
       error?.type ?? "http_error",
       error?.message ?? data?.message ?? `The API answered ${response.status} ${response.statusText}.`,
+      Array.isArray(error?.details) ? error.details : [],
     );
   }
   return data;
