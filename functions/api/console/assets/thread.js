@@ -52,16 +52,23 @@ export function closeThread() {
 /** Open a conversation or a job in the pane; `onChange` refreshes the list it was picked from. */
 export async function openThread(id, onChange) {
   closeThread();
-  state.conversation = await get(`/v1/conversations/${id}`);
-  state.job = isJob() ? await get(`/v1/jobs/${id}`) : null;
-  state.onChange = onChange;
-  $("conversation").hidden = false;
-  for (const panel of ["rename-form", "tool-calls", "turn-details"]) $(panel).hidden = true;
-  renderTitle();
-  await onChange();
-  await loadMessages();
-  state.ready = goLive();
-  await state.ready;
+  // Pending from the start: the pane shows (and takes a message) before the socket is subscribed,
+  // and a message sent in between must wait, or its first frames go out before anyone listens.
+  let opened;
+  state.ready = new Promise((resolve) => { opened = resolve; });
+  try {
+    state.conversation = await get(`/v1/conversations/${id}`);
+    state.job = isJob() ? await get(`/v1/jobs/${id}`) : null;
+    state.onChange = onChange;
+    $("conversation").hidden = false;
+    for (const panel of ["rename-form", "tool-calls", "turn-details"]) $(panel).hidden = true;
+    renderTitle();
+    await onChange();
+    await loadMessages();
+    await goLive();
+  } finally {
+    opened();
+  }
   await resumeLastTurn();
   $("message-input").focus();
 }
