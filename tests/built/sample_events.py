@@ -370,7 +370,6 @@ WEBSOCKET_FRAMES = {
     "$default": {"action": "hello"},
 }
 WEBSOCKET_CONNECTION_ID = "L0SM9cOFvHcCIhw="
-WEBSOCKET_DOMAIN = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
 
 
 def sample_event(template: Template, function: FunctionSpec) -> dict[str, Any]:
@@ -436,7 +435,7 @@ def websocket_route_of(template: Template, logical_id: str) -> str | None:
 def _websocket_event(route_key: str, *, authorizer: bool = False) -> dict[str, Any]:
     event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
     headers = {
-        "host": WEBSOCKET_DOMAIN,
+        "host": DOMAIN,
         "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
         "sec-websocket-version": "13",
         "sec-websocket-extensions": "permessage-deflate; client_max_window_bits",
@@ -449,7 +448,7 @@ def _websocket_event(route_key: str, *, authorizer: bool = False) -> dict[str, A
         route_key,
         event_type,
         WEBSOCKET_CONNECTION_ID,
-        domain_name=WEBSOCKET_DOMAIN,
+        domain_name=DOMAIN,
         source_ip=SOURCE_IP,
         user_agent="Python/3.13 websockets/17.4",
         authorizer=None

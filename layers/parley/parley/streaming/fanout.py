@@ -82,8 +82,6 @@ class Fanout:
             self.refresh()
 
     def refresh(self) -> None:
-        if not enabled():
-            return
         try:
             self.connections = store.subscribers(
                 self.workspace_id,
