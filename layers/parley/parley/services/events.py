@@ -1,6 +1,8 @@
 """Domain events on the EventBridge bus (turn.completed, turn.failed, turn.cancelled, job.*).
 
 Publishing is best effort: a bus that is unavailable never fails the turn that already happened.
+Each detail carries ``occurred_at`` (RFC 3339, milliseconds): EventBridge's own ``time`` has whole
+seconds, too coarse to order a conversation's events.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 from functools import cache
 from typing import Any
 
+from parley import clock
 from parley.config import settings
 from parley.observability import logger
 
@@ -29,7 +32,7 @@ def publish(detail_type: str, detail: dict[str, Any]) -> None:
                 {
                     "Source": SOURCE,
                     "DetailType": detail_type,
-                    "Detail": json.dumps(detail, default=str),
+                    "Detail": json.dumps({**detail, "occurred_at": clock.iso()}, default=str),
                     "EventBusName": settings().event_bus,
                 }
             ]

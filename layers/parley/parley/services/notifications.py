@@ -1,0 +1,111 @@
+"""Notifications: every event of a workspace, kept for RETENTION_DAYS and listed newest first.
+
+The events webhooks carry are recorded by the dispatcher as it fans each one out (``record_event``),
+so notifications cost no write on a turn's own path; sharing records its events directly
+(``record``). Recording is best effort: a notification that cannot be written never fails what
+happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from parley import clock, ids
+from parley.http import Principal
+from parley.models.base import Page
+from parley.models.notifications import RETENTION_DAYS, Notification, NotificationsQuery
+from parley.observability import logger
+from parley.store import notifications as store
+
+_RETENTION_SECONDS = RETENTION_DAYS * 24 * 3600
+# What a notification says of an event, by the event's subject.
+_SUBJECTS = (("job_id", "job"), ("conversation_id", "conversation"))
+
+
+def record(workspace_id: str, kind: str, message: str, data: Mapping[str, Any] | None = None) -> None:
+    """Add a notification to the workspace's log now (never raises)."""
+    _put(workspace_id, ids.new_id("ntf"), kind, message, dict(data or {}), clock.iso())
+
+
+def record_event(event: Mapping[str, Any]) -> None:
+    """The notification of an EventBridge event (turn.*, job.*): its id and time are the event's
+    (the time its detail says it occurred), so a redelivery writes the same notification again."""
+    detail = event.get("detail")
+    kind = str(event.get("detail-type") or "")
+    if not isinstance(detail, Mapping) or not detail.get("workspace_id") or not kind or not event.get("id"):
+        return
+    _put(
+        str(detail["workspace_id"]),
+        f"ntf_{event['id']}",
+        kind,
+        describe(kind, detail),
+        dict(detail),
+        _stored_time(str(detail.get("occurred_at") or event.get("time") or "")),
+    )
+
+
+def describe(kind: str, detail: Mapping[str, Any]) -> str:
+    """One line for an event, e.g. ``turn.completed in conversation conv_… (turn turn_…)``."""
+    subject = next((f" in {noun} {detail[name]}" for name, noun in _SUBJECTS if detail.get(name)), "")
+    turn = f" (turn {detail['turn_id']})" if detail.get("turn_id") else ""
+    error = f": {detail['error']}" if isinstance(detail.get("error"), str) else ""
+    return f"{kind}{subject}{turn}{error}"[:500]
+
+
+def list_notifications(principal: Principal, query: NotificationsQuery) -> Page[Notification]:
+    items, cursor = store.newest(
+        principal.workspace_id,
+        query.limit,
+        query.cursor,
+        before=clock.iso(query.before) if query.before else None,
+        now=int(time.time()),
+    )
+    return Page[Notification](
+        data=[Notification.model_validate(item) for item in items],
+        next_cursor=cursor,
+        has_more=cursor is not None,
+    )
+
+
+def list_for(workspace_id: str, limit: int, before: str | None, at_or_before: bool) -> list[dict[str, Any]]:
+    """Up to ``limit`` notifications, newest first, before (or at or before) an RFC 3339 time in the
+    stored format (a compat route normalises its own)."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(found) < limit:
+        items, cursor = store.newest(
+            workspace_id,
+            min(limit - len(found), 100),
+            cursor,
+            before=before,
+            inclusive=at_or_before,
+            now=int(time.time()),
+        )
+        found.extend(items)
+        if cursor is None:
+            break
+    return found[:limit]
+
+
+def _put(
+    workspace_id: str, notification_id: str, kind: str, message: str, data: dict[str, Any], at: str
+) -> None:
+    try:
+        store.put(
+            workspace_id,
+            {"id": notification_id, "type": kind, "message": message, "data": data, "created_at": at},
+            expires_at=int(time.time()) + _RETENTION_SECONDS,
+        )
+    except Exception:
+        logger.exception("notification not recorded", extra={"type": kind})
+
+
+def _stored_time(value: str) -> str:
+    """An event's time in the stored format."""
+    try:
+        return clock.iso(datetime.fromisoformat(value))
+    except ValueError:
+        return clock.iso()
