@@ -48,6 +48,8 @@ SAMPLE_IDS = {
     # ... spelled as a uuid, it is Shinkai's files inbox name (ids.uuid_of_ulid); and a file name in it.
     "inbox_name": "0193457c-0a44-41ac-8c83-62e93e6621c0",
     "filename": "notes.md",
+    # A tool's key: Shinkai's local:::<toolkit>:::<tool>, the toolkit an agent's id.
+    "tool_key": "local:::agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4:::get_weather",
 }
 # Mintlify's path parameters: its project is the key's workspace, its job a native job.
 SAMPLE_IDS["projectId"] = SAMPLE_IDS["workspace_id"]
@@ -95,6 +97,22 @@ ROUTE_BODIES: dict[str, Any] = {
     "POST /v1/workspaces": {"name": "Research"},
     "POST /v1/knowledge/search": {"query": "How long is the refund window?", "k": 5},
     "POST /v1/api-keys": {"name": "ci", "role": "member"},
+    "PUT /v1/tools/{tool_key}/offering": {"usage_type": {"per_use": "free"}, "meta_description": "Weather"},
+    "POST /v2/set_tool_offering": {
+        "tool_offering": {
+            "tool_key": "local:::agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4:::get_weather",
+            "usage_type": {"PerUse": "Free"},
+            "meta_description": "Weather",
+        }
+    },
+    "POST /v2/get_tool_offering": {"tool_key_name": "local:::agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4:::get_weather"},
+    "POST /v2/remove_tool_offering": {
+        "tool_key_name": "local:::agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4:::get_weather"
+    },
+    "POST /v2/get_tool_with_offering": {
+        "tool_key_name": "local:::agent_01JD2QJ6D8F0H2K4N6Q8S0V2X4:::get_weather"
+    },
+    "POST /v2/get_agent_network_offering": {"node_name": "@@other.sep-shinkai", "auto_check": True},
     "POST /v1/providers": {
         "name": "Local Ollama",
         "kind": "openai",

@@ -56,6 +56,7 @@ BODIES: dict[str, Any] = {
     "POST /v1/conversations/{conversation_id}/turns/{turn_id}/tool-outputs": {
         "tool_outputs": [{"tool_call_id": "call_1", "output": "x"}]
     },
+    "PUT /v1/tools/{tool_key}/offering": {"usage_type": {"per_use": "free"}},
 }
 # Multipart routes: (body, content type).
 BOUNDARY = "isolation-boundary"
@@ -94,6 +95,14 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
     workspace_a = next(w["id"] for w in workspaces["data"] if w["name"] == "E2E")
     provider = created("POST", "/v1/providers", {"name": "iso", "kind": "scripted"})
     agent = created("POST", "/v1/agents", {"name": "Iso", "provider_id": provider["id"], "is_default": False})
+    # An agent with a tool, offered: the tool offering routes address it by its key.
+    a_tool = {"type": "function", "function": {"name": "a_tool", "description": "A's tool"}}
+    tool_agent = created(
+        "POST", "/v1/agents", {"name": "Iso tools", "provider_id": provider["id"], "tools": [a_tool]}
+    )
+    tool_key = f"local:::{tool_agent['id']}:::a_tool"
+    offered = {"usage_type": {"per_use": "free"}, "meta_description": "A's offering"}
+    created("PUT", f"/v1/tools/{tool_key}/offering", offered, status=200)
     conversation = created("POST", "/v1/conversations", {"title": "A's secret", "agent_id": agent["id"]})
     sent = created(
         "POST", f"/v1/conversations/{conversation['id']}/messages", {"content": "A's words"}, status=202
@@ -144,6 +153,7 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
         "filename": "a.txt",
         "shinkai_job": shinkai_job,
         "memory_id": memory["id"],
+        "tool_key": tool_key,
     }
     mielto_ids = {
         "conversation_id": _mielto_id(mielto),
@@ -335,6 +345,11 @@ BODY_ADDRESSED: dict[str, Any] = {
         "agent_id": i["agent_id"],
         "messages": [{"role": "user", "content": "I like coffee."}],
     },
+    "POST /v2/set_tool_offering": lambda i: {
+        "tool_offering": {"tool_key": i["tool_key"], "usage_type": {"PerUse": "Free"}}
+    },
+    "POST /v2/get_tool_offering": lambda i: {"tool_key_name": i["tool_key"]},
+    "POST /v2/get_tool_with_offering": lambda i: {"tool_key_name": i["tool_key"]},
 }
 # Ids that exist nowhere, shaped like A's.
 NOWHERE = {
@@ -345,6 +360,7 @@ NOWHERE = {
     "conversation_id": "conv_00000000000000000000000000",
     "inbox_id": "inbox_00000000000000000000000000",
     "inbox_name": "00000000-0000-4000-8000-000000000000",
+    "tool_key": "local:::agent_00000000000000000000000000:::a_tool",
 }
 # Authorized routes without a path id that take no id of another resource either (they create, or
 # list, or act on the caller's own workspace).
@@ -375,6 +391,12 @@ NO_FOREIGN_ID = {
     "POST /v1/memories/search",
     "POST /api/v1/memories",
     "POST /api/v1/memories/search",
+    # Answers {"result": {}} for any key the caller's workspace does not offer, A's included (as the
+    # node does for a key not offered); tests/contract/shinkai/test_tool_offerings.py proves A's
+    # offering is untouched.
+    "POST /v2/remove_tool_offering",
+    # Names another Shinkai node, not a resource: unsupported (400) whatever it names.
+    "POST /v2/get_agent_network_offering",
 }
 
 

@@ -4,6 +4,7 @@ running them needs from above (header values and the signing secret, from Secret
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -36,6 +37,8 @@ def for_turn(
         steps.append(timed("tool_list", f"mcp:{server['name']}", timer, detail))
         for name, tool in listed.items():
             available.setdefault(name, tool)
+    for reference in agent.get("offered_tools") or []:
+        _add_offered(reference, available, steps)
     # The message's own definitions win over the agent's of the same name; built-ins keep theirs.
     for definition in [*(agent.get("tools") or []), *(turn.get("tools") or [])]:
         tool = toolset.from_definition(definition)
@@ -47,14 +50,18 @@ def run(tool: Tool, context: TurnContext, call: ToolCall, call_key: str) -> Tool
     """A server-side tool's output; a fault of ours (a secret that cannot be read, a bug in a
     built-in) is an error output the model reads, never a failed turn."""
     turn, agent = context.turn, context.agent
+    # An offered tool runs with its offerer's headers and is signed with the offerer's secret.
+    workspace_id, owner = (
+        (tool.owner_workspace, tool.owner_agent) if tool.owner_workspace else (turn["workspace_id"], agent)
+    )
     try:
         return toolset.run_server_side(
             tool,
             context,
             call.arguments,
             call_key=call_key,
-            headers_of=partial(_headers, turn["workspace_id"], agent),
-            signing_secret=partial(_signing_secret, turn["workspace_id"]),
+            headers_of=partial(_headers, workspace_id, owner),
+            signing_secret=partial(_signing_secret, workspace_id),
         )
     except ToolRefused as exc:
         return ToolOutput(exc.message, is_error=True)
@@ -65,7 +72,30 @@ def run(tool: Tool, context: TurnContext, call: ToolCall, call_key: str) -> Tool
         return ToolOutput(f"The tool {call.name} failed: {error_detail(exc)['message']}", is_error=True)
 
 
-def _headers(workspace_id: str, agent: dict[str, Any], kind: str, name: str) -> dict[str, str]:
+def _add_offered(reference: dict[str, Any], available: dict[str, Tool], steps: list[dict[str, Any]]) -> None:
+    """Another workspace's offered tool, while the offering exists (a step says so when it ended)."""
+    from dataclasses import replace
+
+    from parley.services import tool_offerings
+
+    timer = Timer()
+    resolved = tool_offerings.resolve(str(reference["workspace_id"]), str(reference["tool_key"]))
+    if resolved is None:
+        detail: dict[str, Any] = {
+            "tools": [],
+            "error": {
+                "type": "offering_ended",
+                "message": f"Workspace {reference['workspace_id']} no longer offers {reference['tool_key']}.",
+            },
+        }
+        steps.append(timed("tool_list", f"offered:{reference['tool_key']}", timer, detail))
+        return
+    tool = toolset.from_definition(resolved.definition)
+    owned = replace(tool, owner_workspace=resolved.workspace_id, owner_agent=resolved.agent)
+    available.setdefault(tool.spec.name, owned)
+
+
+def _headers(workspace_id: str, agent: Mapping[str, Any], kind: str, name: str) -> dict[str, str]:
     if not agent.get("tool_headers") or not agent.get("id"):
         return {}
     prefix = "tool:" if kind == "tool" else "server:"

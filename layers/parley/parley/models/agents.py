@@ -7,6 +7,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from parley.models.base import Name, RequestModel, ResponseModel
 from parley.models.fields import MaxTokens, ModelName, ProviderId, Seed, Temperature, TopP
 from parley.models.knowledge import KnowledgeSettings
+from parley.models.tool_offerings import ToolReference
 from parley.models.tools import (
     MAX_MCP_SERVERS,
     MAX_TOOLS,
@@ -28,6 +29,7 @@ ToolOutputsTimeout = Annotated[
 ]
 Tools = Annotated[list[ToolDefinition], Field(max_length=MAX_TOOLS)]
 McpServers = Annotated[list[McpServerConfig], Field(max_length=MAX_MCP_SERVERS)]
+OfferedTools = Annotated[list[ToolReference], Field(max_length=MAX_TOOLS)]
 
 DEFAULT_HISTORY_MESSAGES = 20
 DEFAULT_HISTORY_CHARS = 24_000
@@ -53,6 +55,10 @@ class CreateAgent(RequestModel):
     tools: Tools = Field(default_factory=list, description="Tools the agent may call")
     tool_choice: ToolChoice = "auto"
     mcp_servers: McpServers = Field(default_factory=list, description="MCP servers whose tools it may call")
+    offered_tools: OfferedTools = Field(
+        default_factory=list,
+        description="Tools other workspaces offer (GET /v1/tool-offerings?workspace_id=)",
+    )
     max_model_calls: MaxModelCalls = DEFAULT_MAX_MODEL_CALLS
     max_tool_calls: MaxToolCalls = DEFAULT_MAX_TOOL_CALLS
     tool_outputs_timeout_s: ToolOutputsTimeout = DEFAULT_TOOL_OUTPUTS_TIMEOUT
@@ -85,6 +91,7 @@ class UpdateAgent(RequestModel):
     tools: Tools | None = None
     tool_choice: ToolChoice | None = None
     mcp_servers: McpServers | None = None
+    offered_tools: OfferedTools | None = None
     max_model_calls: MaxModelCalls | None = None
     max_tool_calls: MaxToolCalls | None = None
     tool_outputs_timeout_s: ToolOutputsTimeout | None = None
@@ -109,6 +116,7 @@ class UpdateAgent(RequestModel):
         "tools",
         "tool_choice",
         "mcp_servers",
+        "offered_tools",
         "max_model_calls",
         "max_tool_calls",
         "tool_outputs_timeout_s",
@@ -139,6 +147,7 @@ class Agent(ResponseModel):
     tools: list[dict[str, Any]] = Field(default_factory=list, description="Header values show as REDACTED")
     tool_choice: str | dict[str, Any] = "auto"
     mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+    offered_tools: list[dict[str, Any]] = Field(default_factory=list)
     max_model_calls: int = DEFAULT_MAX_MODEL_CALLS
     max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS
     tool_outputs_timeout_s: int = DEFAULT_TOOL_OUTPUTS_TIMEOUT

@@ -62,7 +62,15 @@ def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = No
     agent = new_agent(
         provider,
         **body.model_dump(
-            exclude={"provider_id", "is_default", "model", "knowledge", "tools", "mcp_servers"}
+            exclude={
+                "provider_id",
+                "is_default",
+                "model",
+                "knowledge",
+                "tools",
+                "mcp_servers",
+                "offered_tools",
+            }
         ),
         model=body.model or _default_model(provider),
         knowledge=_checked_knowledge(workspace_id, body.knowledge),
@@ -71,6 +79,8 @@ def create(principal: Principal, body: CreateAgent, *, agent_id: str | None = No
         agent["id"] = agent_id
     if body.tools or body.mcp_servers:
         agent.update(_checked_tools(workspace_id, agent, body.tools, body.mcp_servers))
+    if body.offered_tools:
+        agent["offered_tools"] = _checked_offered(workspace_id, body.offered_tools)
     is_default = _insert(workspace_id, agent, body.is_default)
     agent_lookup.forget(workspace_id, agent["id"])
     return _model(agent, is_default=is_default)
@@ -113,6 +123,8 @@ def update(principal: Principal, agent_id: str, body: UpdateAgent) -> Agent:
             changes["tool_choice"] = _choice(body.tool_choice, body.tools, current)
         if body.tools is not None or body.mcp_servers is not None:
             changes.update(_checked_tools(workspace_id, current, body.tools, body.mcp_servers))
+        if body.offered_tools is not None:
+            changes["offered_tools"] = _checked_offered(workspace_id, body.offered_tools) or None
         old_provider_id = current["provider_id"]
         new_provider: dict[str, Any] | None = None
         if body.provider_id is not None and body.provider_id != old_provider_id:
@@ -289,6 +301,13 @@ def _checked_tools(workspace_id: str, agent: dict[str, Any], tools: Any, servers
     from parley.services import agent_tools
 
     return agent_tools.stored(workspace_id, agent, tools, servers)
+
+
+def _checked_offered(workspace_id: str, references: Any) -> list[dict[str, Any]]:
+    # Only writes that name offered tools import the offerings service.
+    from parley.services import tool_offerings
+
+    return tool_offerings.checked_references(workspace_id, references)
 
 
 def _forget_tools(workspace_id: str, agent: dict[str, Any]) -> None:

@@ -48,6 +48,10 @@ class Tool:
     run: BuiltinRun | None = None  # builtin only
     execution: Mapping[str, Any] = field(default_factory=dict)  # http / mcp: the definition's execution
     server: str = ""  # mcp tools of an agent's mcp_servers: the server's name (its headers' key)
+    # A tool another workspace offers: that workspace and its agent that defines the tool (whose
+    # header values and signing secret an http/mcp call uses, server-side only).
+    owner_workspace: str = ""
+    owner_agent: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
