@@ -359,3 +359,101 @@ def test_a_turn_gets_the_offered_tool_while_the_offering_lasts(invoke, admin, ot
     later = turn_for("What is the weather in Paris?")
     # The offering ended: the model's call names a tool the turn no longer has, so nothing pauses.
     assert later["status"] != "requires_action", later
+
+
+# -- an offered HTTP tool runs as its offerer's -----------------------------------------------------
+def verify_signed(secret: str, request: Any) -> None:
+    """Standard Webhooks, recomputed here (the tool server's view), not with parley.signing."""
+    import base64
+    import hashlib
+    import hmac
+
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}.".encode()
+    expected = base64.b64encode(hmac.new(key, signed + request.get_data(), hashlib.sha256).digest())
+    assert f"v1,{expected.decode()}" in request.headers["webhook-signature"].split(" ")
+
+
+@pytest.fixture
+def lookup_server(monkeypatch):
+    """The offerer's HTTP tool on loopback (private networks allowed, as on the devstack)."""
+    from pytest_httpserver import HTTPServer
+
+    from parley.config import settings
+
+    monkeypatch.setenv("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", "true")
+    settings.cache_clear()
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    server.expect_request("/lookup", method="POST").respond_with_json({"meaning": "a greeting"})
+    yield server
+    server.clear()
+    server.stop()
+    settings.cache_clear()
+
+
+def test_an_offered_http_tool_runs_with_the_offerers_headers_and_signature_never_shown(
+    invoke, admin, other_key, queue, lookup_server
+):
+    offerer_secret = invoke("RotateToolSigningSecretFunction", key=admin["key"]).body["secret"]
+    lookup = {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "parameters": {"type": "object", "properties": {"word": {"type": "string"}}},
+        },
+        "execution": {
+            "type": "http",
+            "url": lookup_server.url_for("/lookup"),
+            "headers": {"Authorization": "Bearer offerer-only-7c1d"},
+        },
+    }
+    offerer_agent = make_agent(invoke, admin["key"], [lookup])
+    assert offer(invoke, admin["key"], key_of(offerer_agent, "lookup")).status == 200
+    script = [{"match": "(?i)look up", "tool_calls": [{"name": "lookup", "arguments": {"word": "hello"}}]}]
+    provider = invoke(
+        "CreateProviderFunction",
+        key=other_key,
+        body={"name": "p", "kind": "scripted", "default_model": "s-1", "options": {"script": script}},
+    ).body
+    user_agent = invoke(
+        "CreateAgentFunction",
+        key=other_key,
+        body={
+            "name": "User",
+            "provider_id": provider["id"],
+            "is_default": True,
+            "offered_tools": [reference(admin, offerer_agent, "lookup")],
+        },
+    )
+    assert user_agent.status == 201, user_agent.body
+    conversation = invoke("CreateConversationFunction", key=other_key, body={"title": "t"}).body
+
+    sent = invoke(
+        "SendMessageFunction",
+        key=other_key,
+        path={"conversation_id": conversation["id"]},
+        body={"content": "Please look up hello"},
+    )
+    queue.drain()
+
+    turn = invoke(
+        "GetTurnFunction",
+        key=other_key,
+        path={"conversation_id": conversation["id"], "turn_id": sent.body["turn"]["id"]},
+    ).body
+    assert turn["status"] == "completed", turn
+    [(request, _)] = lookup_server.log
+    assert request.headers["authorization"] == "Bearer offerer-only-7c1d"
+    assert request.get_json() == {"word": "hello"}
+    verify_signed(offerer_secret, request)
+    seen_by_user = [
+        invoke("GetAgentFunction", key=other_key, path={"agent_id": user_agent.body["id"]}).body,
+        invoke(
+            "ListToolOfferingsFunction", key=other_key, query=f"workspace_id={admin['workspace']['id']}"
+        ).body,
+        invoke("ListMessagesFunction", key=other_key, path={"conversation_id": conversation["id"]}).body,
+        turn,
+    ]
+    assert "offerer-only-7c1d" not in str(seen_by_user)
+    assert lookup_server.url_for("/lookup") not in str(seen_by_user)
