@@ -18,7 +18,7 @@ HOST_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 # Tests run in parallel on every core; override with PYTEST_ARGS="-n 0" to debug one test.
 PYTEST_ARGS ?= -n auto
 
-.PHONY: help dev test browser screenshots lint format typecheck build validate test-built check-template bench openapi aws-data clean
+.PHONY: help dev test browser screenshots lint format typecheck build validate test-built check-template bench bench-peers openapi aws-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -86,6 +86,11 @@ check-template: validate test-built ## the template checks CI runs
 bench: $(VENV)/.installed ## run the benchmarks, write bench/results.json
 	$(MAKE) build ARCH=$(HOST_ARCH)
 	$(PY) -m bench
+
+# The full `make bench` runs this part too. The peer's venv (Python 3.12.1 from pyenv, the vendored lock,
+# from PyPI) is made once, in $${XDG_CACHE_HOME:-~/.cache}/parley-bench/peer-langgraph.
+bench-peers: $(VENV)/.installed ## the peer (LangGraph's dev server), then ours, 8 clients, into bench/results-partial.json
+	$(PY) -m bench peers
 
 aws-data: $(VENV)/.installed ## write the layer's trimmed botocore endpoints and models (after a boto3 upgrade; a test says when)
 	$(PY) tools/trim_aws_data.py
