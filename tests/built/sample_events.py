@@ -96,6 +96,43 @@ ROUTE_BODIES: dict[str, Any] = {
     "POST /v1/setup": {"workspace_name": "Acme"},
     "POST /v1/workspaces": {"name": "Research"},
     "POST /v1/knowledge/search": {"query": "How long is the refund window?", "k": 5},
+    "PUT /v1/folders/{folder_id}/share": {"description": "Product guides", "open": True},
+    "POST /v1/folders/{folder_id}/share/links": {"expires_in_seconds": 86400, "single_use": True},
+    "POST /v1/subscriptions": {"link_token": "psl_sample-token-shown-once"},
+    "POST /v2/available_shared_items": {
+        "path": "/",
+        "streamer_node_name": "@@localhost.sep-shinkai",
+        "streamer_profile_name": "ws_01J0000000000000000000000",
+    },
+    "POST /v2/available_shared_items_open": {
+        "path": "/",
+        "streamer_node_name": "@@localhost.sep-shinkai",
+        "streamer_profile_name": "ws_01J0000000000000000000000",
+    },
+    "POST /v2/create_shareable_folder": {
+        "path": "/guides",
+        "subscription_req": {"is_free": True, "folder_description": "Product guides"},
+    },
+    "POST /v2/update_shareable_folder": {
+        "path": "/guides",
+        "subscription": {"is_free": True, "folder_description": "Product guides, 2025"},
+    },
+    "POST /v2/unshare_folder": {"path": "/guides"},
+    "POST /v2/subscribe_to_shared_folder": {
+        "path": "/guides",
+        "streamer_node_name": "@@localhost.sep-shinkai",
+        "streamer_profile_name": "ws_01J0000000000000000000000",
+        "payment": "Free",
+    },
+    "POST /v2/unsubscribe": {
+        "path": "/guides",
+        "streamer_node_name": "@@localhost.sep-shinkai",
+        "streamer_profile_name": "ws_01J0000000000000000000000",
+    },
+    "POST /v2/my_subscribers": {"path": "/"},
+    "POST /v2/http_free_subscription_links": "ws_01J0000000000000000000000:::/guides",
+    "POST /v2/last_notifications": {"count": 10},
+    "POST /v2/notifications_before_timestamp": {"timestamp": "2025-01-01T00:00:00Z", "count": 10},
     "POST /v1/api-keys": {"name": "ci", "role": "member"},
     "PUT /v1/tools/{tool_key}/offering": {"usage_type": {"per_use": "free"}, "meta_description": "Weather"},
     "POST /v2/set_tool_offering": {
@@ -233,6 +270,53 @@ ROUTE_BODIES: dict[str, Any] = {
     "POST /v2/change_job_llm_provider": {"job_id": SHINKAI_JOB_ID, "new_agent_id": SAMPLE_IDS["agent_id"]},
     "POST /v2/stop_llm": {"inbox_name": SHINKAI_INBOX},
     "POST /v2/update_smart_inbox_name": {"inbox_name": SHINKAI_INBOX, "custom_name": "Q3 report"},
+    # Folders (issue 18): native, then Shinkai's Vector File System.
+    "POST /v1/folders": {"path": "/guides/2025"},
+    "PATCH /v1/folders/{folder_id}": {"path": "/archive/guides-2025"},
+    "POST /v1/folders/{folder_id}/copy": {"path": "/guides/2025-copy"},
+    "PATCH /v1/files/{file_id}": {"folder_id": SAMPLE_IDS["inbox_id"], "name": "notes-2025.md"},
+    "POST /v1/files/{file_id}/copy": {"folder_id": SAMPLE_IDS["inbox_id"]},
+    "POST /v2/create_folder": {"path": "/guides", "folder_name": "2025"},
+    "POST /v2/move_item": {"origin_path": "/guides/notes.md", "destination_path": "/archive/notes.md"},
+    "POST /v2/copy_item": {"origin_path": "/guides/notes.md", "destination_path": "/archive/notes.md"},
+    "POST /v2/move_folder": {"origin_path": "/guides/2025", "destination_path": "/archive/2025"},
+    "POST /v2/copy_folder": {"origin_path": "/guides/2025", "destination_path": "/archive/2025"},
+    "POST /v2/delete_folder": {"path": "/archive/2025"},
+    "POST /v2/delete_item": {"path": "/archive/notes.md"},
+    "POST /v2/search_items": {"path": "/guides", "search": "renewal date", "max_results": 5},
+    "POST /v2/convert_files_and_save": {"path": "/guides", "file_inbox": SAMPLE_IDS["inbox_name"]},
+    "POST /v2/upload_file_to_folder": RawBody(
+        f"multipart/form-data; boundary={_UPLOAD_BOUNDARY}",
+        (
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="path"\r\n\r\n'
+            "/guides\r\n"
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="filename"\r\n\r\n'
+            "notes.md\r\n"
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file_data"; filename="notes.md"\r\n'
+            "Content-Type: text/markdown\r\n\r\n"
+            "# Contract notes\n\nRenewal is due on 1 March.\n\r\n"
+            f"--{_UPLOAD_BOUNDARY}--\r\n"
+        ).encode(),
+    ),
+    "POST /v2/upload_file_to_job": RawBody(
+        f"multipart/form-data; boundary={_UPLOAD_BOUNDARY}",
+        (
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="job_id"\r\n\r\n'
+            f"{SHINKAI_JOB_ID}\r\n"
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="filename"\r\n\r\n'
+            "notes.md\r\n"
+            f"--{_UPLOAD_BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file_data"; filename="notes.md"\r\n'
+            "Content-Type: text/markdown\r\n\r\n"
+            "# Contract notes\n\nRenewal is due on 1 March.\n\r\n"
+            f"--{_UPLOAD_BOUNDARY}--\r\n"
+        ).encode(),
+    ),
     # Shinkai node API v2: files inboxes, LLM providers and node settings.
     "POST /v2/add_file_to_inbox": RawBody(
         f"multipart/form-data; boundary={_UPLOAD_BOUNDARY}",
@@ -416,6 +500,12 @@ def sample_event(template: Template, function: FunctionSpec) -> dict[str, Any]:
 DOCUMENTED_SERVER_ERRORS = {
     "ShinkaiJobMessageFunction": "Failed to retrieve job: ",
     "ShinkaiDownloadFileFromInboxFunction": "Failed to retrieve file from inbox: ",
+    # The VFS's node answers a missing job or path as a 500 that says why.
+    "ShinkaiUploadFileToJobFunction": "Failed to upload and process file for job ",
+    "ShinkaiRetrieveFilesForJobFunction": "Failed to retrieve files for job_id ",
+    "ShinkaiGetFolderNameForJobFunction": "Failed to retrieve folder name for job_id ",
+    "ShinkaiDownloadFileFunction": "Failed to read file content: ",
+    "ShinkaiRetrievePathSimplifiedFunction": "Failed to retrieve directory contents: ",
 }
 
 

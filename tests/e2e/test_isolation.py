@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -57,6 +58,11 @@ BODIES: dict[str, Any] = {
         "tool_outputs": [{"tool_call_id": "call_1", "output": "x"}]
     },
     "PUT /v1/tools/{tool_key}/offering": {"usage_type": {"per_use": "free"}},
+    "PUT /v1/folders/{folder_id}/share": {"description": "taken", "open": True},
+    "PATCH /v1/folders/{folder_id}": {"path": "/taken"},
+    "POST /v1/folders/{folder_id}/copy": {"path": "/taken"},
+    "PATCH /v1/files/{file_id}": {"name": "taken.txt"},
+    "POST /v1/files/{file_id}/copy": {"folder_id": "inbox_00000000000000000000000000"},
 }
 # Multipart routes: (body, content type).
 BOUNDARY = "isolation-boundary"
@@ -131,6 +137,25 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
         {"llm_provider": agent["id"], "job_creation_info": {"scope": {}, "is_hidden": False}},
         status=200,
     )["job_id"]
+    # A folder with a file: the folder routes address it by id, the Shinkai VFS routes by path.
+    folder_path = f"/iso-{uuid.uuid4().hex[:8]}"
+    folder = created("POST", "/v1/folders", {"path": folder_path})
+    raw, content_type = MULTIPART["POST /v1/inboxes/{inbox_id}/files"]
+    uploaded = api.request(
+        "POST", f"/v1/inboxes/{folder['id']}/files", body=raw, headers={**a, "content-type": content_type}
+    )
+    assert uploaded.status == 201, uploaded.json
+    # That folder shared privately (reachable only by link), with a link; and A's subscription to a
+    # third workspace's share: the sharing routes address them.
+    created("PUT", f"/v1/folders/{folder['id']}/share", {"description": "A's private share"}, status=200)
+    share_link = created("POST", f"/v1/folders/{folder['id']}/share/links", {})
+    workspace_c = created("POST", "/v1/workspaces", {"name": "C"})
+    key_c = created("POST", "/v1/api-keys", {"name": "C", "workspace_id": workspace_c["id"], "role": "admin"})
+    c = auth(key_c["secret"])
+    c_inbox = api.post("/v1/inboxes", json={"name": "C's"}, headers=c).json
+    assert api.request("PUT", f"/v1/folders/{c_inbox['id']}/share", json={}, headers=c).status == 200
+    c_link = api.post(f"/v1/folders/{c_inbox['id']}/share/links", json={}, headers=c).json
+    subscription = created("POST", "/v1/subscriptions", {"link_token": c_link["token"]})
     workspace_b = created("POST", "/v1/workspaces", {"name": "B"})
     key_b = created(
         "POST", "/v1/api-keys", {"name": "B admin", "workspace_id": workspace_b["id"], "role": "admin"}
@@ -154,6 +179,10 @@ def tenants(api: ApiClient, key: str) -> dict[str, Any]:
         "shinkai_job": shinkai_job,
         "memory_id": memory["id"],
         "tool_key": tool_key,
+        "folder_id": folder["id"],
+        "folder_path": folder_path,
+        "link_id": share_link["id"],
+        "subscription_id": subscription["id"],
     }
     mielto_ids = {
         "conversation_id": _mielto_id(mielto),
@@ -350,6 +379,47 @@ BODY_ADDRESSED: dict[str, Any] = {
     },
     "POST /v2/get_tool_offering": lambda i: {"tool_key_name": i["tool_key"]},
     "POST /v2/get_tool_with_offering": lambda i: {"tool_key_name": i["tool_key"]},
+    # The Shinkai VFS names folders and items by path: A's paths are as missing to B as no path.
+    "GET /v2/retrieve_path_simplified": lambda i: f"path={i['folder_path']}&depth=2",
+    "GET /v2/download_file": lambda i: f"path={i['folder_path']}/x.txt",
+    "GET /v2/retrieve_files_for_job": lambda i: f"job_id={i['shinkai_job']}",
+    "GET /v2/get_folder_name_for_job": lambda i: f"job_id={i['shinkai_job']}",
+    "POST /v2/create_folder": lambda i: {"path": i["folder_path"], "folder_name": "x"},
+    "POST /v2/move_item": lambda i: {"origin_path": f"{i['folder_path']}/x.txt", "destination_path": "/x"},
+    "POST /v2/copy_item": lambda i: {"origin_path": f"{i['folder_path']}/x.txt", "destination_path": "/x"},
+    "POST /v2/move_folder": lambda i: {"origin_path": i["folder_path"], "destination_path": "/x"},
+    "POST /v2/copy_folder": lambda i: {"origin_path": i["folder_path"], "destination_path": "/x"},
+    "POST /v2/delete_folder": lambda i: {"path": i["folder_path"]},
+    "POST /v2/delete_item": lambda i: {"path": f"{i['folder_path']}/x.txt"},
+    "POST /v2/search_items": lambda i: {"path": i["folder_path"], "search": "x"},
+    "POST /v2/convert_files_and_save": lambda i: {"path": "/", "file_inbox": i["inbox_name"]},
+    "POST /v1/knowledge/search#folders": lambda i: {"query": "x", "folders": [i["folder_id"]]},
+    "POST /v1/knowledge/search#subscriptions": lambda i: {
+        "query": "x",
+        "subscriptions": [i["subscription_id"]],
+    },
+    # A's folder is shared privately: without a link it is as unknown as a folder that does not exist.
+    "POST /v1/subscriptions": lambda i: {"workspace_id": i["workspace_id"], "folder_id": i["folder_id"]},
+    "POST /v2/subscribe_to_shared_folder": lambda i: {
+        "path": i["folder_path"],
+        "streamer_node_name": "@@localhost.sep-shinkai",
+        "streamer_profile_name": i["workspace_id"],
+        "payment": "Free",
+    },
+    "POST /v2/unsubscribe": lambda i: {
+        "path": i["folder_path"],
+        "streamer_node_name": "@@localhost.sep-shinkai",
+        "streamer_profile_name": i["workspace_id"],
+    },
+    "POST /v2/create_shareable_folder": lambda i: {
+        "path": i["folder_path"],
+        "subscription_req": {"is_free": True, "folder_description": "taken"},
+    },
+    "POST /v2/update_shareable_folder": lambda i: {
+        "path": i["folder_path"],
+        "subscription": {"is_free": True, "folder_description": "taken"},
+    },
+    "POST /v2/unshare_folder": lambda i: {"path": i["folder_path"]},
 }
 # Ids that exist nowhere, shaped like A's.
 NOWHERE = {
@@ -361,6 +431,9 @@ NOWHERE = {
     "inbox_id": "inbox_00000000000000000000000000",
     "inbox_name": "00000000-0000-4000-8000-000000000000",
     "tool_key": "local:::agent_00000000000000000000000000:::a_tool",
+    "folder_id": "inbox_00000000000000000000000000",
+    "folder_path": "/nowhere-folder",
+    "subscription_id": "sub_00000000000000000000000000",
 }
 # Authorized routes without a path id that take no id of another resource either (they create, or
 # list, or act on the caller's own workspace).
@@ -397,6 +470,25 @@ NO_FOREIGN_ID = {
     "POST /v2/remove_tool_offering",
     # Names another Shinkai node, not a resource: unsupported (400) whatever it names.
     "POST /v2/get_agent_network_offering",
+    # Creates under the caller's own tree; tests/e2e/test_folders.py covers its parent lookup.
+    "POST /v1/folders",
+    # Multipart: test_uploading_into_another_workspaces_folder_or_job_is_the_same_as_into_none.
+    "POST /v2/upload_file_to_folder",
+    "POST /v2/upload_file_to_job",
+    # The caller's own subscriptions, subscribers (of its own shares under a path: {} for any path it
+    # shares nothing under, A's included) and notifications.
+    "POST /v2/my_subscriptions",
+    "POST /v2/my_subscribers",
+    "POST /v2/last_notifications",
+    "POST /v2/notifications_before_timestamp",
+}
+# Routes designed to take another workspace's id (discovery of open shares, and free links to a
+# subscribed folder's files): the tests at the end prove they show nothing but open shares (the same
+# answer for A's workspace, whose only share is private, as for a workspace that does not exist).
+DISCOVERY = {
+    "POST /v2/available_shared_items",
+    "POST /v2/available_shared_items_open",
+    "POST /v2/http_free_subscription_links",
 }
 
 
@@ -408,6 +500,7 @@ def test_every_route_that_names_a_resource_outside_its_path_is_checked() -> None
         and r not in LISTING
         and r.route_key not in BODY_ADDRESSED
         and r.route_key not in NO_FOREIGN_ID
+        and r.route_key not in DISCOVERY
     ]
     assert not unaddressed, f"add these to BODY_ADDRESSED or NO_FOREIGN_ID: {unaddressed}"
 
@@ -418,6 +511,7 @@ def test_naming_another_workspaces_resource_is_the_same_as_naming_none(
 ) -> None:
     # Given B's key, and a request naming A's resource, or one that exists nowhere
     method, path = route_key.split(" ", 1)
+    path = path.split("#", 1)[0]  # "#…" tells apart two requests to one route
     ids = {
         **tenants["ids"],
         "mielto_conversation": tenants["mielto_ids"]["conversation_id"],
@@ -501,3 +595,94 @@ def test_searching_memories_never_finds_another_workspaces(
         assert status == 200, reply
         assert tenants["ids"]["memory_id"] not in json.dumps(reply), reply
         assert "A's" not in json.dumps(reply), reply
+
+
+@pytest.mark.parametrize(
+    ("route", "names"),
+    [
+        ("/v2/upload_file_to_folder", lambda i: [("path", i["folder_path"]), ("filename", "b.txt")]),
+        ("/v2/upload_file_to_job", lambda i: [("job_id", i["shinkai_job"]), ("filename", "b.txt")]),
+    ],
+)
+def test_uploading_into_another_workspaces_folder_or_job_is_the_same_as_into_none(
+    api: ApiClient, tenants: dict[str, Any], route: str, names: Any
+) -> None:
+    def upload(ids: dict[str, str]) -> tuple[int, Any]:
+        parts = "".join(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in names(ids)
+        )
+        body = (
+            parts
+            + f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file_data"; filename="b.txt"\r\n\r\n'
+            f"b\r\n--{BOUNDARY}--\r\n"
+        ).encode()
+        headers = {**tenants["b"], "content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+        status, _, reply = api.request("POST", route, body=body, headers=headers)
+        return status, reply
+
+    foreign = upload(tenants["ids"])
+    absent = upload({**tenants["ids"], **NOWHERE})
+
+    assert foreign[0] >= 400 and foreign[0] == absent[0], (foreign, absent)
+    assert set(foreign[1]) == {"code", "error", "message"}, foreign[1]
+
+
+# -- sharing: the routes that take another workspace's id by design ----------------------------------
+NOWHERE_WORKSPACE = "ws_00000000000000000000000000"
+
+
+def _discover(api: ApiClient, tenants: dict[str, Any], workspace_id: str) -> list[tuple[int, Any]]:
+    """What B learns of a workspace through every discovery route (status and body of each)."""
+    b = tenants["b"]
+    node = {"streamer_node_name": "@@localhost.sep-shinkai", "streamer_profile_name": workspace_id}
+    path = tenants["ids"]["folder_path"]
+    answers = [api.get(f"/v1/shared-folders?workspace_id={workspace_id}", headers=b)]
+    for route in ("available_shared_items", "available_shared_items_open"):
+        answers.append(api.post(f"/v2/{route}", json={"path": "/", **node}, headers=b))
+    answers.append(api.post("/v2/http_free_subscription_links", json=f"{workspace_id}:::{path}", headers=b))
+    folder = {"workspace_id": workspace_id, "folder_id": tenants["ids"]["folder_id"]}
+    answers.append(api.post("/v1/subscriptions", json=folder, headers=b))
+    # A native error's request_id differs per request; everything else must match.
+    return [(a.status, _without_request_id(a.json)) for a in answers]
+
+
+def _without_request_id(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {**body, "error": {k: v for k, v in body["error"].items() if k != "request_id"}}
+    return body
+
+
+def test_discovering_a_workspace_with_only_private_shares_is_the_same_as_one_that_does_not_exist(
+    api: ApiClient, tenants: dict[str, Any]
+) -> None:
+    # Given A, whose only share is private; When B discovers A, and a workspace that does not exist
+    workspace_a = tenants["ids"]["workspace_id"]
+    foreign = _discover(api, tenants, workspace_a)
+    absent = _discover(api, tenants, NOWHERE_WORKSPACE)
+
+    # Then B learns the same of both: nothing
+    assert [status for status, _ in foreign] == [200, 200, 200, 400, 404], foreign
+    assert json.dumps(foreign).replace(workspace_a, NOWHERE_WORKSPACE) == json.dumps(absent)
+    assert "A's" not in json.dumps(foreign)
+
+
+def test_an_open_share_shows_only_itself_to_another_workspace(
+    api: ApiClient, tenants: dict[str, Any]
+) -> None:
+    # Given A opens a second folder to all (and keeps the first private)
+    a, b = tenants["a"], tenants["b"]
+    status, _, folder = api.post("/v1/folders", json={"path": f"/iso-open-{uuid.uuid4().hex[:8]}"}, headers=a)
+    assert status == 201, folder
+    opened = api.request("PUT", f"/v1/folders/{folder['id']}/share", json={"open": True}, headers=a)
+    assert opened.status == 200, opened.json
+    try:
+        # When B lists A's shared folders
+        listed = api.get(f"/v1/shared-folders?workspace_id={tenants['ids']['workspace_id']}", headers=b)
+
+        # Then it sees the open one only, and nothing of the private one
+        assert listed.status == 200, listed.json
+        assert [s["folder_id"] for s in listed.json["data"]] == [folder["id"]]
+        assert tenants["ids"]["folder_id"] not in json.dumps(listed.json)
+    finally:
+        api.delete(f"/v1/folders/{folder['id']}", headers=a)

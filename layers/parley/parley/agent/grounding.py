@@ -40,7 +40,18 @@ def retrieve(
     try:
         retriever = retrieval.retriever_for(settings)
         detail["retriever"] = getattr(retriever, "name", detail["retriever"])
-        passages = list(retriever.retrieve(workspace_id, query[:MAX_QUERY_CHARS], scope, k=top_k(settings)))
+        if scope.get("subscriptions"):
+            from parley.services import sharing  # the only reader of another workspace's items
+
+            # An ended subscription is left out: the turn answers from what is still shared.
+            shared = sharing.retrieval_scopes(workspace_id, scope["subscriptions"], strict=False)
+            passages = retrieval.retrieve_with_shared(
+                retriever, workspace_id, query[:MAX_QUERY_CHARS], scope, top_k(settings), shared
+            )
+        else:
+            passages = list(
+                retriever.retrieve(workspace_id, query[:MAX_QUERY_CHARS], scope, k=top_k(settings))
+            )
     except Exception as exc:
         trusted = isinstance(exc, retrieval.RetrievalError)
         if not trusted:

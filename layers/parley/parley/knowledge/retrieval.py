@@ -15,7 +15,7 @@ import dataclasses
 import heapq
 import math
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any, Protocol
@@ -73,12 +73,35 @@ def scope_of(conversation: Mapping[str, Any], agent: Mapping[str, Any]) -> dict[
     base; None when there is nothing to retrieve from."""
     for source in (conversation.get("scope") or {}, agent.get("knowledge") or {}):
         inboxes, files = list(source.get("inboxes") or []), list(source.get("files") or [])
+        folders = list(source.get("folders") or [])
+        subscriptions = list(source.get("subscriptions") or [])
+        if subscriptions:  # read through parley.services.sharing when the turn retrieves
+            return {"inboxes": inboxes, "files": files, "folders": folders, "subscriptions": subscriptions}
+        if folders:
+            return {"inboxes": inboxes, "files": files, "folders": folders}
         if inboxes or files:
             return {"inboxes": inboxes, "files": files}
     knowledge = agent.get("knowledge") or {}
     if knowledge.get("retriever") == "bedrock_kb" and knowledge.get("knowledge_base_id"):
         return {"inboxes": [], "files": []}
     return None
+
+
+# What a scope whose folders are all gone keeps: nothing (an empty scope would be the whole workspace).
+_NOTHING = "inbox_none"
+
+
+def expand_folders(workspace_id: str, scope: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The scope with its ``folders`` (folder ids, each meaning its subtree as it is now) turned into
+    the inboxes they hold; a scope of folders that are all gone keeps nothing."""
+    folders = list(scope.get("folders") or [])
+    if not folders:
+        return scope
+    from parley.services.folders import inbox_ids_under
+
+    inboxes = list(dict.fromkeys([*(scope.get("inboxes") or []), *inbox_ids_under(workspace_id, folders)]))
+    rest = {k: v for k, v in scope.items() if k != "folders"}  # other parts' keys stay as they are
+    return {**rest, "inboxes": inboxes or [_NOTHING], "files": list(scope.get("files") or [])}
 
 
 def in_scope(scope: Mapping[str, Any], inbox_id: str | None, file_id: str) -> bool:
@@ -113,6 +136,7 @@ class LexicalRetriever:
     ) -> list[Passage]:
         from parley.store import chunks
 
+        scope = expand_folders(workspace_id, scope)
         terms = list(dict.fromkeys(tokens(query)))[:MAX_QUERY_TERMS]
         if not terms:
             return []
@@ -212,6 +236,29 @@ def download_url(record: Mapping[str, Any]) -> str | None:
     )
 
 
+# -- subscribed shared folders --------------------------------------------------------------------
+def retrieve_with_shared(
+    retriever: Retriever,
+    workspace_id: str,
+    query: str,
+    scope: Mapping[str, Any],
+    k: int,
+    shared: Sequence[tuple[str, Mapping[str, Any]]],
+) -> list[Passage]:
+    """The best ``k`` passages of the workspace's own scope (only if it names inboxes, files or
+    folders: a scope of subscriptions alone is not the whole workspace) and of the shared folders.
+
+    ``shared`` is ``(streamer workspace, scope)`` per live subscription, as parley.services.sharing
+    checked it (this module never decides who may read another workspace); shared folders are
+    searched lexically over the streamer's own index, and scores are merged as they are."""
+    own = {name: scope.get(name) for name in ("inboxes", "files", "folders") if scope.get(name)}
+    found: list[Passage] = list(retriever.retrieve(workspace_id, query, own, k=k)) if own else []
+    for streamer, shared_scope in shared:
+        found.extend(LexicalRetriever().retrieve(streamer, query, shared_scope, k=k))
+    found.sort(key=lambda p: (-p.score, p.chunk_id))
+    return found[: _top_k(k)]
+
+
 # -- Amazon Bedrock Knowledge Bases ---------------------------------------------------------------
 @cache
 def bedrock_client() -> Any:
@@ -242,6 +289,7 @@ class BedrockKbRetriever:
         from parley.config import settings
 
         k = _top_k(k)
+        scope = expand_folders(workspace_id, scope)
         wanted = k if not (scope.get("inboxes") or scope.get("files")) else min(k * 4, _BEDROCK_MAX_RESULTS)
         try:
             response = bedrock_client().retrieve(

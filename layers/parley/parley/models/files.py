@@ -101,6 +101,7 @@ class UpdateInbox(RequestModel):
 class Inbox(ResponseModel):
     id: str
     name: str | None = None
+    path: str | None = Field(None, description="Set when the inbox is a folder (see /v1/folders)")
     file_count: int = 0
     created_at: str
     updated_at: str

@@ -60,6 +60,18 @@ class JobScope(RequestModel):
 
     inboxes: list[ResourceId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
     files: list[ResourceId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+    folders: list[ResourceId] = Field(
+        default_factory=list,
+        max_length=MAX_SCOPE_ITEMS,
+        description="Folder ids, each with its subtree (shown only when set)",
+        exclude_if=lambda folders: not folders,
+    )
+    subscriptions: list[ResourceId] = Field(
+        default_factory=list,
+        max_length=MAX_SCOPE_ITEMS,
+        description="Subscription ids: retrieve over each subscribed shared folder too (shown only when set)",
+        exclude_if=lambda subscriptions: not subscriptions,
+    )
 
 
 class CreateJob(RequestModel):

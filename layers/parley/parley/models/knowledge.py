@@ -35,6 +35,18 @@ class KnowledgeSettings(_RetrieverChoice):
     top_k: TopK = DEFAULT_TOP_K
     inboxes: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
     files: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+    folders: list[ScopeItemId] = Field(
+        default_factory=list,
+        max_length=MAX_SCOPE_ITEMS,
+        description="Folder ids, each with its subtree (shown only when set)",
+        exclude_if=lambda folders: not folders,
+    )
+    subscriptions: list[ScopeItemId] = Field(
+        default_factory=list,
+        max_length=MAX_SCOPE_ITEMS,
+        description="Subscription ids: retrieve over each subscribed shared folder too (shown only when set)",
+        exclude_if=lambda subscriptions: not subscriptions,
+    )
 
 
 class SearchKnowledge(_RetrieverChoice):
@@ -43,6 +55,18 @@ class SearchKnowledge(_RetrieverChoice):
     query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
     inboxes: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
     files: list[ScopeItemId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
+    folders: list[ScopeItemId] = Field(
+        default_factory=list,
+        max_length=MAX_SCOPE_ITEMS,
+        description="Folder ids, each with its subtree (shown only when set)",
+        exclude_if=lambda folders: not folders,
+    )
+    subscriptions: list[ScopeItemId] = Field(
+        default_factory=list,
+        max_length=MAX_SCOPE_ITEMS,
+        description="Subscription ids: retrieve over each subscribed shared folder too (shown only when set)",
+        exclude_if=lambda subscriptions: not subscriptions,
+    )
     k: TopK = DEFAULT_TOP_K
 
 

@@ -55,8 +55,16 @@ def delete(principal: Principal, inbox_id: str) -> None:
             f"{MAX_FILES_DELETED_WITH_INBOX} of them. Delete some of its files first."
         )
     # The inbox goes first: from then on no file can be added to it (adding one counts it in the inbox).
-    if store.delete(workspace_id, inbox_id) is None:
+    if inbox.get("path"):  # a folder: its path index item goes with it (refused if it has subfolders)
+        from parley.services import folders
+
+        if not folders.delete_folder_record(workspace_id, inbox):
+            raise errors.NotFound(f"Inbox {inbox_id} not found.")
+    elif store.delete(workspace_id, inbox_id) is None:
         raise errors.NotFound(f"Inbox {inbox_id} not found.")
+    from parley.services import sharing  # a shared folder's subscriptions end with it
+
+    sharing.end_shares(workspace_id, [inbox_id], "the folder was deleted")
     files: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:

@@ -336,11 +336,18 @@ def _agent_overrides(workspace_id: str, provider_id: str | None, model: str | No
 
 def _checked_scope(workspace_id: str, scope: JobScope | None, field: str | None) -> dict[str, list[str]]:
     """The scope with duplicates dropped, once every inbox and file in it exists in the workspace."""
-    if scope is None or not (scope.inboxes or scope.files):
+    if scope is None or not (scope.inboxes or scope.files or scope.folders or scope.subscriptions):
         return {"inboxes": [], "files": []}  # most jobs: nothing to check, nor knowledge to import
     from parley.services.knowledge import checked_scope
 
-    return checked_scope(workspace_id, scope.inboxes, scope.files, field)
+    return checked_scope(
+        workspace_id,
+        scope.inboxes,
+        scope.files,
+        field,
+        folders=scope.folders,
+        subscriptions=scope.subscriptions,
+    )
 
 
 def _register_callback(workspace_id: str, job_id: str, url: str) -> str:

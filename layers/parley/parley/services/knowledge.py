@@ -21,12 +21,22 @@ def search(principal: Principal, body: SearchKnowledge) -> SearchResults:
     from parley.knowledge import retrieval
 
     workspace_id = principal.workspace_id
-    scope = checked_scope(workspace_id, body.inboxes, body.files, None)
+    scope = checked_scope(
+        workspace_id, body.inboxes, body.files, None, folders=body.folders, subscriptions=body.subscriptions
+    )
     retriever = retrieval.retriever_for(
         {"retriever": body.retriever, "knowledge_base_id": body.knowledge_base_id}
     )
     try:
-        passages = retriever.retrieve(workspace_id, body.query, scope, k=body.k)
+        if body.subscriptions:  # the subscribed shared folders too, through the live subscriptions
+            from parley.services import sharing
+
+            shared = sharing.retrieval_scopes(workspace_id, body.subscriptions, strict=True)
+            passages = retrieval.retrieve_with_shared(
+                retriever, workspace_id, body.query, scope, body.k, shared
+            )
+        else:
+            passages = retriever.retrieve(workspace_id, body.query, scope, k=body.k)
     except retrieval.KnowledgeBaseNotFound as exc:
         raise errors.NotFound(str(exc)) from exc
     except retrieval.RetrievalError as exc:
@@ -39,15 +49,35 @@ def checked_settings(workspace_id: str, settings: KnowledgeSettings | None) -> d
     """An agent's knowledge settings as stored ({} for none), once their inboxes and files exist."""
     if settings is None:
         return {}
-    scope = checked_scope(workspace_id, settings.inboxes, settings.files, "knowledge")
-    return {**settings.model_dump(exclude_none=True), **scope}
+    scope = checked_scope(
+        workspace_id,
+        settings.inboxes,
+        settings.files,
+        "knowledge",
+        folders=settings.folders,
+        subscriptions=settings.subscriptions,
+    )
+    stored = {**settings.model_dump(exclude_none=True), **scope}
+    if not stored.get("folders"):
+        stored.pop("folders", None)
+    if not stored.get("subscriptions"):
+        stored.pop("subscriptions", None)
+    return stored
 
 
 def checked_scope(
-    workspace_id: str, inboxes: Sequence[str], files: Sequence[str], field: str | None
+    workspace_id: str,
+    inboxes: Sequence[str],
+    files: Sequence[str],
+    field: str | None,
+    *,
+    folders: Sequence[str] = (),
+    subscriptions: Sequence[str] = (),
 ) -> dict[str, list[str]]:
-    """The scope with duplicates dropped, once every inbox and file in it exists in the workspace."""
-    if not inboxes and not files:
+    """The scope with duplicates dropped, once every inbox, file and folder in it exists in the
+    workspace (``folders`` are kept only when there are some: a folder means its subtree, which
+    retrieval reads when it runs)."""
+    if not inboxes and not files and not folders and not subscriptions:
         return {"inboxes": [], "files": []}
     from parley.store import files as file_store  # only a scope that names something reads them
     from parley.store import inboxes as inbox_store
@@ -57,6 +87,8 @@ def checked_scope(
     for name, noun, read, wanted in (
         ("inboxes", "inbox", inbox_store.get_many, list(inboxes)),
         ("files", "file", file_store.get_many, list(files)),
+        ("folders", "folder", inbox_store.get_many, list(folders)),
+        ("subscriptions", "subscription", _subscriptions_of, list(subscriptions)),
     ):
         found = read(workspace_id, wanted) if wanted else {}
         for position, item_id in enumerate(wanted):
@@ -66,5 +98,14 @@ def checked_scope(
                     f"{noun} {item_id} does not exist in this workspace",
                     error_type="not_found",
                 )
-        checked[name] = list(dict.fromkeys(wanted))
+        if wanted or name not in ("folders", "subscriptions"):
+            checked[name] = list(dict.fromkeys(wanted))
     return checked
+
+
+def _subscriptions_of(workspace_id: str, subscription_ids: list[str]) -> dict[str, bool]:
+    """The workspace's own subscriptions among these ids (a scope may name only those)."""
+    from parley.services import sharing
+
+    absent = set(sharing.missing_subscriptions(workspace_id, subscription_ids))
+    return {s: True for s in subscription_ids if s not in absent}

@@ -58,6 +58,12 @@ def put_bytes(key: str, data: bytes, content_type: str) -> None:
     client().put_object(Bucket=settings().bucket, Key=key, Body=data, ContentType=content_type)
 
 
+def copy(source_key: str, key: str) -> None:
+    """Copy an object within the bucket (CopyObject: up to 5 GB, metadata and content type kept)."""
+    bucket = settings().bucket
+    client().copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": source_key})
+
+
 def get_bytes(key: str) -> bytes:
     body: bytes = client().get_object(Bucket=settings().bucket, Key=key)["Body"].read()
     return body

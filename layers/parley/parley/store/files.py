@@ -74,6 +74,35 @@ def create(workspace_id: str, record: Mapping[str, Any]) -> None:
     )
 
 
+def move(workspace_id: str, record: Mapping[str, Any], inbox_id: str, name: str, now: str) -> dict[str, Any]:
+    """Move/rename a file: the record, its listing keys and both inboxes' counts in one transaction.
+
+    Raises table.TransactionCancelled: position 0 the file is gone or moved meanwhile, then the inboxes
+    (the old one's count at 1, the new one's at 2 when the inbox changes)."""
+    changes = {
+        "inbox_id": inbox_id,
+        "name": name,
+        "ListPK": _listing_pk(workspace_id, inbox_id),
+        "ListSK": f"{name}#{record['id']}",
+        "updated_at": now,
+    }
+    operations = [
+        table.update_op(
+            workspace_pk(workspace_id),
+            _sk(record["id"]),
+            set_fields=changes,
+            condition="attribute_exists(PK) AND #inbox = :inbox AND #name = :name",
+            names={"#inbox": "inbox_id", "#name": "name"},
+            values={":inbox": record["inbox_id"], ":name": record["name"]},
+        )
+    ]
+    if inbox_id != record["inbox_id"]:
+        operations.append(inboxes.count_files_op(workspace_id, record["inbox_id"], -1))
+        operations.append(inboxes.count_files_op(workspace_id, inbox_id, 1))
+    table.transact(operations)
+    return {**_public(record), **{k: v for k, v in changes.items() if k not in _INTERNAL}}
+
+
 def list_in_inbox(
     workspace_id: str, inbox_id: str, limit: int, cursor: str | None, *, name: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:

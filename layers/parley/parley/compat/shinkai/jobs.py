@@ -178,12 +178,35 @@ def _native_scope(workspace_id: str, scope: dict[str, Any]) -> JobScope:
 
     files = ids_in(("vector_fs_items", "local_vrkai"))
     inboxes = list(dict.fromkeys(native_inbox_id(n) for n in ids_in(("vector_fs_folders", "local_vrpack"))))
+    path_files, path_folders = _vfs_paths(workspace_id, scope)
     found_files = file_store.get_many(workspace_id, files) if files else {}
     found_inboxes = inbox_store.get_many(workspace_id, inboxes) if inboxes else {}
     return JobScope(
-        files=[f for f in files if f in found_files][:100],
+        files=list(dict.fromkeys([*path_files, *(f for f in files if f in found_files)]))[:100],
         inboxes=[i for i in inboxes if i in found_inboxes][:100],
+        folders=path_folders[:100],
     )
+
+
+def _vfs_paths(workspace_id: str, scope: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The file ids of ``vector_fs_items`` that are VFS item paths, and the folder ids (each meaning
+    its subtree) of ``vector_fs_folders`` that are folder paths; other entries are left to the ids."""
+    from parley.services import folders
+
+    def resolved(key: str, resolve: Any) -> list[str]:
+        found: list[str] = []
+        for path in _paths(scope.get(key)):
+            if not path.startswith("/") or path.count("/") < 1:
+                continue
+            try:
+                found.append(resolve(path))
+            except errors.ParleyError:  # not a path of this workspace (or an id): not a VFS path
+                continue
+        return list(dict.fromkeys(found))
+
+    files = resolved("vector_fs_items", lambda p: folders.file_by_path(workspace_id, p)[1]["id"])
+    folder_ids = resolved("vector_fs_folders", lambda p: folders.folder_by_path(workspace_id, p)["id"])
+    return files, folder_ids
 
 
 # -- jobs ------------------------------------------------------------------------------------------

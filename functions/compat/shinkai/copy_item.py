@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Any
+
+from parley.compat.shinkai import vfs
+from parley.compat.shinkai.wire import shinkai_api
+from parley.http import lambda_handler
+
+app = shinkai_api()
+
+
+@app.post("/v2/copy_item")
+def copy_item_route(body: vfs.MoveBody) -> Any:
+    """Answers str (or the node's error)."""
+    return vfs.respond(lambda: vfs.copy_item(app.principal, body))
+
+
+handler = lambda_handler(app)

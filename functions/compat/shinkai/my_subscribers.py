@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from parley.compat.shinkai import subscriptions
+from parley.compat.shinkai.wire import shinkai_api
+from parley.http import lambda_handler
+
+app = shinkai_api()
+
+
+@app.post("/v2/my_subscribers")
+def my_subscribers(body: subscriptions.PathBody) -> dict[str, list[dict[str, Any]]]:
+    return subscriptions.my_subscribers(app.principal, body)
+
+
+handler = lambda_handler(app)
