@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Response, ViewportSize, expect, sync_playwright
 
 from tests.e2e.devstack_process import REPO_ROOT, ApiClient, RunningDevstack
 
@@ -93,6 +93,11 @@ def agent_name(api: ApiClient, key: str) -> str:
     return str(agent["name"])
 
 
+def note_failed_response(problems: list[str], response: Response) -> None:
+    if response.status >= 400:
+        problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
+
+
 @pytest.fixture
 def page(browser: Browser, devstack: RunningDevstack) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP)
@@ -102,11 +107,14 @@ def page(browser: Browser, devstack: RunningDevstack) -> Iterator[Page]:
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     opened.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
+    opened.on("response", lambda response: note_failed_response(problems, response))
     opened.goto(f"{devstack.url}/console")
     try:
         yield opened
     finally:
         context.close()
+        # pytest shows this only for a test that failed: what the page said before it timed out
+        print("\n".join(problems))
     assert not [problem for problem in problems if "page error" in problem], problems
 
 

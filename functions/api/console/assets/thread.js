@@ -26,6 +26,7 @@ const state = {
   bubbles: new Map(), // turn id → the reply being streamed in
   inFlight: new Set(), // turn ids this page is waiting for
   settled: new Set(), // turn ids that ended: a late frame or poll must not bring them back
+  loads: 0, // message loads started: only the latest renders
 };
 
 export const openThreadId = () => state.conversation?.id;
@@ -171,16 +172,22 @@ $("branch-select").addEventListener("change", act(async () => {
 // ----------------------------------------------------------------------------------- messages
 
 async function loadMessages() {
-  state.conversation = await get(conversationPath());
-  const branches = (await get(conversationPath("/branches"))).data;
-  const leaf = state.viewLeaf ?? state.conversation.leaf_message_id;
+  // Loads overlap (a send's, a finished turn's, a rating's) and their answers can arrive out of
+  // order: only the latest one started may render, or an older answer hides a newer reply.
+  const load = ++state.loads;
+  const path = conversationPath();
+  const conversation = await get(path);
+  const branches = (await get(`${path}/branches`)).data;
+  const leaf = state.viewLeaf ?? conversation.leaf_message_id;
+  const query = `?order=desc&limit=${MESSAGES_SHOWN}${leaf ? `&branch=${leaf}` : ""}`;
+  const messages = (await get(`${path}/messages${query}`)).data.reverse();
+  if (load !== state.loads || conversation.id !== state.conversation?.id) return;
+  state.conversation = conversation;
   $("branch-select").replaceChildren(...branches.map((branch, index) => h("option", {
     value: branch.leaf_message_id,
     selected: branch.leaf_message_id === leaf,
   }, `${index + 1} of ${branches.length}${branch.is_current ? " (current)" : ""}`)));
   $("branch-select").disabled = branches.length < 2;
-  const query = `?order=desc&limit=${MESSAGES_SHOWN}${leaf ? `&branch=${leaf}` : ""}`;
-  const messages = (await get(conversationPath(`/messages${query}`))).data.reverse();
   renderMessages(messages);
 }
 
