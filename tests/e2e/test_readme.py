@@ -66,6 +66,9 @@ def test_the_readme_curl_examples_run_verbatim_against_the_devstack(tmp_path: Pa
         assert '"object":"chat.completion"' in compact
         assert '"type":"response"' in compact  # Odyssey's synchronous answer
         assert '"prLink":null' in compact  # Mintlify's AgentJob
+        # a folder moved with its file, shared by link, read by the subscriber, then unshared
+        assert '"path":"/handbook/storage.txt"' in compact
+        assert "after unsharing: 404" in done.stdout
         # the streaming client: subscribed, the turn's frames in order, the reply at the end
         assert '{"type":"subscribed"' in done.stdout
         assert re.search(r"^0 turn\.started", done.stdout, re.M)
