@@ -11,9 +11,9 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from parley.models.base import ListQuery, RequestModel, ResponseModel
 from parley.models.fields import MAX_CONTENT_CHARS, MaxTokens, ModelName, ProviderId, Seed, Temperature, TopP
+from parley.models.knowledge import ScopeFields
 
 Status = Literal["active", "completed", "failed", "archived"]
-MAX_SCOPE_ITEMS = 100
 MAX_URL_CHARS = 2048
 
 
@@ -55,23 +55,8 @@ class JobConfig(RequestModel):
     )
 
 
-class JobScope(RequestModel):
+class JobScope(ScopeFields):
     """What the agent may read: inboxes (folders of files) and single files of the workspace."""
-
-    inboxes: list[ResourceId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
-    files: list[ResourceId] = Field(default_factory=list, max_length=MAX_SCOPE_ITEMS)
-    folders: list[ResourceId] = Field(
-        default_factory=list,
-        max_length=MAX_SCOPE_ITEMS,
-        description="Folder ids, each with its subtree (shown only when set)",
-        exclude_if=lambda folders: not folders,
-    )
-    subscriptions: list[ResourceId] = Field(
-        default_factory=list,
-        max_length=MAX_SCOPE_ITEMS,
-        description="Subscription ids: retrieve over each subscribed shared folder too (shown only when set)",
-        exclude_if=lambda subscriptions: not subscriptions,
-    )
 
 
 class CreateJob(RequestModel):

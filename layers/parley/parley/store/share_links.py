@@ -140,17 +140,9 @@ def revoke(workspace_id: str, folder_id: str, link_id: str, revoked_at: str) -> 
 
 def delete_all(workspace_id: str, folder_id: str) -> None:
     """Every link of the folder, records and lookup items (an unshared folder's links)."""
-    cursor: str | None = None
     doomed: list[tuple[str, str]] = []
-    while True:
-        page = table.query(
-            workspace_pk(workspace_id), sk_prefix=f"{_PREFIX}{folder_id}#", limit=100, cursor=cursor
-        )
-        for item in page.items:
-            doomed.append((item["PK"], item["SK"]))
-            doomed.append((_lookup_pk(item["token_hash"]), _LOOKUP_SK))
-        cursor = page.cursor
-        if cursor is None:
-            break
+    for item in table.query_all(workspace_pk(workspace_id), sk_prefix=f"{_PREFIX}{folder_id}#"):
+        doomed.append((item["PK"], item["SK"]))
+        doomed.append((_lookup_pk(item["token_hash"]), _LOOKUP_SK))
     if doomed:
         table.batch_write(deletes=doomed)

@@ -104,13 +104,7 @@ def list_for_workspace(
 
 def all_for_workspace(workspace_id: str) -> list[dict[str, Any]]:
     """Every share of the workspace (a workspace shares few folders)."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        items, cursor = list_for_workspace(workspace_id, 100, cursor)
-        found.extend(items)
-        if cursor is None:
-            return found
+    return [_public(item) for item in table.query_all(workspace_pk(workspace_id), sk_prefix=_PREFIX)]
 
 
 def get_many(workspace_id: str, folder_ids: list[str]) -> dict[str, dict[str, Any]]:

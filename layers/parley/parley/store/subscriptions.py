@@ -97,7 +97,7 @@ def list_for_workspace(
 
 
 def subscribers(
-    workspace_id: str, folder_id: str, limit: int, cursor: str | None, *, consistent: bool = False
+    workspace_id: str, folder_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The subscriptions to the streamer's folder, oldest first."""
     page = table.query(
@@ -105,20 +105,16 @@ def subscribers(
         sk_prefix=f"{_SUBSCRIBER_PREFIX}{folder_id}#",
         limit=limit,
         cursor=cursor,
-        consistent=consistent,
     )
     return [_public(item) for item in page.items], page.cursor
 
 
 def all_subscribers(workspace_id: str, folder_id: str) -> list[dict[str, Any]]:
     """Every subscription to the folder, read consistently (what unsharing ends)."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        items, cursor = subscribers(workspace_id, folder_id, 100, cursor, consistent=True)
-        found.extend(items)
-        if cursor is None:
-            return found
+    found = table.query_all(
+        workspace_pk(workspace_id), sk_prefix=f"{_SUBSCRIBER_PREFIX}{folder_id}#", consistent=True
+    )
+    return [_public(item) for item in found]
 
 
 def delete(subscription: Mapping[str, Any]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -176,6 +176,20 @@ def query(
         cursor=next_cursor,
         markers={sk: from_item(item) for sk, item in found.items()},
     )
+
+
+def query_all(
+    partition: str, *, sk_prefix: str, consistent: bool = False, page_size: int = 100
+) -> Iterator[dict[str, Any]]:
+    """Every item of the partition under the prefix, page by page (for small, bounded sets: a
+    workspace's webhooks, shares, a folder's links)."""
+    cursor: str | None = None
+    while True:
+        page = query(partition, sk_prefix=sk_prefix, limit=page_size, cursor=cursor, consistent=consistent)
+        yield from page.items
+        cursor = page.cursor
+        if cursor is None:
+            return
 
 
 class ConditionFailed(Exception):

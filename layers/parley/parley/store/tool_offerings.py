@@ -15,7 +15,6 @@ from parley.store import table
 from parley.store.workspaces import workspace_pk
 
 _PREFIX = "TO#"
-_PAGE = 100
 
 
 def _sk(tool_key: str) -> str:
@@ -33,13 +32,7 @@ def get(workspace_id: str, tool_key: str, *, consistent: bool = False) -> dict[s
 
 def all_for_workspace(workspace_id: str) -> Iterator[dict[str, Any]]:
     """Every offering of the workspace, by tool key."""
-    cursor: str | None = None
-    while True:
-        page = table.query(workspace_pk(workspace_id), sk_prefix=_PREFIX, limit=_PAGE, cursor=cursor)
-        yield from (_public(item) for item in page.items)
-        cursor = page.cursor
-        if cursor is None:
-            return
+    return (_public(item) for item in table.query_all(workspace_pk(workspace_id), sk_prefix=_PREFIX))
 
 
 def create(workspace_id: str, offering: Mapping[str, Any]) -> bool:

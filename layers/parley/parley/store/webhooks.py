@@ -53,13 +53,7 @@ def list_for_workspace(
 
 def all_for_workspace(workspace_id: str) -> list[dict[str, Any]]:
     """Every webhook of a workspace (endpoints and callbacks), for the dispatcher."""
-    found: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        items, cursor = list_for_workspace(workspace_id, 100, cursor)
-        found.extend(items)
-        if cursor is None:
-            return found
+    return [_public(item) for item in table.query_all(workspace_pk(workspace_id), sk_prefix=_PREFIX)]
 
 
 def update(workspace_id: str, webhook_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
