@@ -1,6 +1,6 @@
 """Fans each Parley event (an EventBridge event, put on the queue by the rule) out to the workspace's
-webhooks and callbacks: one message per matching webhook on the deliveries queue; and records it in
-the workspace's notifications."""
+webhooks and callbacks: one message per matching webhook on the deliveries queue. (The event was
+recorded in the workspace's notifications where it was published.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from parley.observability import logger
-from parley.services import notifications, webhooks
+from parley.services import webhooks
 
 # A batch whose every record failed is reported like any other (all of them go back to the queue).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -20,7 +20,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 def record_handler(record: SQSRecord) -> int:
     event = json.loads(record.body)
-    notifications.record_event(event)
     queued = webhooks.dispatch(event)
     logger.debug("event dispatched", extra={"event_type": event.get("detail-type"), "deliveries": queued})
     return queued

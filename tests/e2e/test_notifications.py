@@ -1,5 +1,6 @@
-"""Notifications end to end on the devstack: a turn's event crosses the bus rule, the webhook events
-queue and the dispatcher, and is listed in its workspace's notifications (and nowhere else)."""
+"""Notifications end to end on the devstack: a turn's event is recorded where the worker publishes it
+(a workspace without webhooks puts nothing on the bus), and is listed in its workspace's
+notifications (and nowhere else)."""
 
 from __future__ import annotations
 

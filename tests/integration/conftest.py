@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,3 +106,15 @@ def other_admin(invoke: Callable[..., Reply], admin: dict[str, Any]) -> dict[str
 def other_key(other_admin: dict[str, Any]) -> str:
     """The admin key of the second workspace."""
     return str(other_admin["key"])
+
+
+@pytest.fixture
+def all_events_published(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A deployment with PublishAllEvents=true: every event goes on the bus, webhooks or not (what a
+    rule of the deployment's own sees). After ``aws``, which sets the template's environment."""
+    from parley.config import settings
+
+    monkeypatch.setenv("PARLEY_PUBLISH_ALL_EVENTS", "true")
+    settings.cache_clear()
+    yield
+    settings.cache_clear()

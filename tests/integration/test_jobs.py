@@ -96,8 +96,9 @@ def transition(invoke, key: str, action: str, job_id: str, body: Any = None):
 
 
 @pytest.fixture
-def bus_events(aws) -> Callable[[], list[dict[str, Any]]]:
-    """Everything published on the event bus from now on (a rule with an SQS target, as in AWS)."""
+def bus_events(aws, all_events_published) -> Callable[[], list[dict[str, Any]]]:
+    """Everything published on the event bus from now on (a rule of the deployment's own, with an SQS
+    target, as in AWS)."""
     events = boto3.client("events", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")
     inbox = sqs.create_queue(QueueName="job-events")["QueueUrl"]

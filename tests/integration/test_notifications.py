@@ -1,8 +1,10 @@
-"""Notifications against moto: a turn's event crosses the real bus rule and the webhook events queue,
-and the dispatcher records it in the workspace's notifications, listed newest first."""
+"""Notifications against moto: a turn's event is recorded in the workspace's notifications where it
+is published, listed newest first; it goes on the real bus (rule, webhook events queue, dispatcher)
+only when the workspace has a webhook, or the deployment publishes all events."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -45,15 +47,46 @@ def test_a_completed_turn_is_a_notification_of_its_workspace(invoke, chat, pipel
     assert notification["created_at"].endswith("Z")
 
 
-def test_a_redelivered_event_is_one_notification(invoke, chat, pipeline, admin):
+def test_a_redelivered_turn_is_one_notification(invoke, chat, pipeline):
+    key, conversation = chat
+    send(invoke, key, conversation["id"], "hello")
+    [record] = pipeline.turns.receive()
+
+    pipeline.turns.deliver([record])
+    pipeline.turns.deliver([record])  # at-least-once: the same turn again, already answered
+
+    assert [n["type"] for n in listed(invoke, key)["data"]] == ["turn.completed"]
+
+
+def test_a_workspace_without_webhooks_puts_no_event_on_the_bus(invoke, chat, pipeline):
     key, conversation = chat
     send(invoke, key, conversation["id"], "hello")
     pipeline.turns.drain()
+
+    assert pipeline.events.receive() == []
+    assert len(listed(invoke, key)["data"]) == 1
+
+
+def test_a_workspace_with_a_webhook_puts_its_events_on_the_bus(invoke, chat, pipeline):
+    key, conversation = chat
+    made = invoke("CreateWebhookFunction", key=key, body={"url": "https://hooks.example.com/parley"})
+    assert made.status == 201, made.body
+    accepted = send(invoke, key, conversation["id"], "hello").body
+    pipeline.turns.drain()
+
     [event] = pipeline.events.receive()
+    assert json.loads(event["Body"])["detail"]["turn_id"] == accepted["turn"]["id"]
+    assert len(listed(invoke, key)["data"]) == 1
 
-    pipeline.events.deliver([event])
-    pipeline.events.deliver([event])  # at-least-once: the same event again
 
+@pytest.mark.usefixtures("all_events_published")
+def test_a_deployment_that_publishes_all_events_puts_them_on_the_bus(invoke, chat, pipeline):
+    key, conversation = chat
+    send(invoke, key, conversation["id"], "hello")
+    pipeline.turns.drain()
+
+    assert len(pipeline.events.receive()) == 1
+    pipeline.events.drain()  # the dispatcher finds no webhook, and records nothing more
     assert len(listed(invoke, key)["data"]) == 1
 
 

@@ -495,6 +495,7 @@ def test_an_explicit_parent_must_exist(invoke, chat):
     assert "msg_nope" in reply.body["error"]["message"]
 
 
+@pytest.mark.usefixtures("all_events_published")
 def test_every_terminal_turn_publishes_its_event_on_the_bus(invoke, chat, queue, aws):
     events = boto3.client("events", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")

@@ -30,6 +30,9 @@ class Settings:
     bucket: str = _env("PARLEY_BUCKET")
     turns_queue_url: str = _env("PARLEY_TURNS_QUEUE_URL")
     event_bus: str = _env("PARLEY_EVENT_BUS")
+    # Every event on the bus, for rules of the deployment's own; otherwise only a workspace's that
+    # has webhooks or callbacks (parley.services.events).
+    publish_all_events: bool = _env("PARLEY_PUBLISH_ALL_EVENTS", False)
     purge_queue_url: str = _env("PARLEY_PURGE_QUEUE_URL")
     # Provider API keys live in Secrets Manager under this prefix (the functions' policies are scoped to it).
     secrets_prefix: str = _env("PARLEY_SECRETS_PREFIX")

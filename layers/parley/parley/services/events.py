@@ -1,5 +1,9 @@
-"""Domain events on the EventBridge bus (turn.completed, turn.failed, turn.cancelled, job.*).
+"""Domain events (turn.completed, turn.failed, turn.cancelled, job.*): recorded in the workspace's
+notifications, and put on the EventBridge bus, whose rule brings them to the webhook dispatcher.
 
+An event goes on the bus only when the workspace has a webhook or a callback to receive it, unless
+the deployment publishes all events (``PublishAllEvents``, for rules of its own on the bus): a
+workspace without webhooks then costs no event, queue message or dispatcher invocation per turn.
 Publishing is best effort: a bus that is unavailable never fails the turn that already happened.
 Each detail carries ``occurred_at`` (RFC 3339, milliseconds): EventBridge's own ``time`` has whole
 seconds, too coarse to order a conversation's events.
@@ -26,13 +30,22 @@ def client() -> Any:
 
 
 def publish(detail_type: str, detail: dict[str, Any]) -> None:
+    # Imported here: only a function that publishes pays for them.
+    from parley.services import notifications
+    from parley.store import webhooks
+
+    detail = {**detail, "occurred_at": clock.iso()}
+    workspace_id = str(detail["workspace_id"])
+    notifications.record_event(detail_type, detail)
     try:
+        if not settings().publish_all_events and not webhooks.any_for_workspace(workspace_id):
+            return
         response = client().put_events(
             Entries=[
                 {
                     "Source": SOURCE,
                     "DetailType": detail_type,
-                    "Detail": json.dumps({**detail, "occurred_at": clock.iso()}, default=str),
+                    "Detail": json.dumps(detail, default=str),
                     "EventBusName": settings().event_bus,
                 }
             ]

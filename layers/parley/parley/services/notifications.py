@@ -1,16 +1,15 @@
 """Notifications: every event of a workspace, kept for RETENTION_DAYS and listed newest first.
 
-The events webhooks carry are recorded by the dispatcher as it fans each one out (``record_event``),
-so notifications cost no write on a turn's own path; sharing records its events directly
-(``record``). Recording is best effort: a notification that cannot be written never fails what
-happened.
+Every event is recorded where it is published (``record_event``, called by ``services.events``),
+whether or not it goes on to the bus: a workspace without webhooks sends nothing to EventBridge, yet
+lists its events here. Sharing records its own (``record``). Recording is best effort: a
+notification that cannot be written never fails what happened.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from parley import clock, ids
@@ -30,20 +29,17 @@ def record(workspace_id: str, kind: str, message: str, data: Mapping[str, Any] |
     _put(workspace_id, ids.new_id("ntf"), kind, message, dict(data or {}), clock.iso())
 
 
-def record_event(event: Mapping[str, Any]) -> None:
-    """The notification of an EventBridge event (turn.*, job.*): its id and time are the event's
-    (the time its detail says it occurred), so a redelivery writes the same notification again."""
-    detail = event.get("detail")
-    kind = str(event.get("detail-type") or "")
-    if not isinstance(detail, Mapping) or not detail.get("workspace_id") or not kind or not event.get("id"):
-        return
+def record_event(kind: str, detail: Mapping[str, Any]) -> None:
+    """The notification of an event being published (turn.*, job.*), at the time its detail says it
+    occurred. An event is published once per state change (each is a conditional write), so a
+    redelivered turn that finds its change made publishes, and records, nothing again."""
     _put(
         str(detail["workspace_id"]),
-        f"ntf_{event['id']}",
+        ids.new_id("ntf"),
         kind,
         describe(kind, detail),
         dict(detail),
-        _stored_time(str(detail.get("occurred_at") or event.get("time") or "")),
+        str(detail["occurred_at"]),
     )
 
 
@@ -101,11 +97,3 @@ def _put(
         )
     except Exception:
         logger.exception("notification not recorded", extra={"type": kind})
-
-
-def _stored_time(value: str) -> str:
-    """An event's time in the stored format."""
-    try:
-        return clock.iso(datetime.fromisoformat(value))
-    except ValueError:
-        return clock.iso()

@@ -56,6 +56,19 @@ def all_for_workspace(workspace_id: str) -> list[dict[str, Any]]:
     return [_public(item) for item in table.query_all(workspace_pk(workspace_id), sk_prefix=_PREFIX)]
 
 
+def any_for_workspace(workspace_id: str) -> bool:
+    """Whether the workspace has a webhook or callback at all: one key-only read of at most one item
+    (what decides whether its events go on the bus)."""
+    response = table.client().query(
+        TableName=table.table_name(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={":pk": {"S": workspace_pk(workspace_id)}, ":prefix": {"S": _PREFIX}},
+        ProjectionExpression="PK",
+        Limit=1,
+    )
+    return bool(response.get("Items"))
+
+
 def update(workspace_id: str, webhook_id: str, changes: Mapping[str, Any]) -> dict[str, Any] | None:
     """Set the given fields (None removes one); the updated webhook, or None if there is none."""
     try:
