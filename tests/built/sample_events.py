@@ -278,7 +278,7 @@ ROUTE_BODIES: dict[str, Any] = {
     "POST /v1/files/{file_id}/copy": {"folder_id": SAMPLE_IDS["inbox_id"]},
     "POST /v2/create_folder": {"path": "/guides", "folder_name": "2025"},
     "POST /v2/move_item": {"origin_path": "/guides/notes.md", "destination_path": "/archive/notes.md"},
-    "POST /v2/copy_item": {"origin_path": "/guides/notes.md", "destination_path": "/archive/notes.md"},
+    "POST /v2/copy_item": {"origin_path": "/guides/notes.md", "destination_path": "/archive"},
     "POST /v2/move_folder": {"origin_path": "/guides/2025", "destination_path": "/archive/2025"},
     "POST /v2/copy_folder": {"origin_path": "/guides/2025", "destination_path": "/archive/2025"},
     "POST /v2/delete_folder": {"path": "/archive/2025"},

@@ -545,3 +545,132 @@ def test_the_agents_tool_calls_appear_as_message_metadata_function_calls(api, ke
     }
     assert [m["job_message"]["metadata"] for m in (question, result, answer)] == [None, None, None]
     assert answer["job_message"]["content"] == "Tool results: finish_job: The job is now completed."
+
+
+# -- network_folders: folders shared by another workspace, through a live subscription --------------
+@pytest.fixture
+def shared(api: ApiClient, key: str) -> dict[str, Any]:
+    """A streamer workspace sharing /guides (with /guides/green under it), and a subscriber workspace
+    subscribed to it that has a scripted provider to run jobs on."""
+    from tests.contract.shinkai.test_subscriptions import new_workspace, share, subscribe
+
+    _, _, health = api.get("/v2/health_check")
+    node = str(health["node_name"])
+    streamer, subscriber = new_workspace(api, key), new_workspace(api, key)
+    for path in ("/guides", "/guides/green"):
+        status, _, folder = api.post("/v1/folders", json={"path": path}, headers=streamer["h"])
+        assert status == 201, folder
+    share(api, streamer)
+    subscribe(api, node, streamer, subscriber)
+    status, _, provider = api.post(
+        "/v1/providers", headers=subscriber["h"], json={"name": "echo", "kind": "scripted"}
+    )
+    assert status == 201, provider
+    status, _, listed = api.get("/v1/subscriptions", headers=subscriber["h"])
+    assert status == 200 and len(listed["data"]) == 1, listed
+    return {
+        "node": node,
+        "streamer": streamer,
+        "subscriber": subscriber,
+        "provider_id": provider["id"],
+        "subscription_id": listed["data"][0]["id"],
+    }
+
+
+def network_scope(identity: str, path: str) -> dict[str, Any]:
+    entry = {"name": path.rsplit("/", 1)[-1], "external_identity": identity, "path": path}
+    return {**JOB_SCOPE, "network_folders": [entry]}
+
+
+def create_scoped_job(api: ApiClient, shared: dict[str, Any], scope: dict[str, Any]) -> Any:
+    info = {"scope": scope, "is_hidden": False, "associated_ui": None}
+    body = {"llm_provider": shared["provider_id"], "job_creation_info": info}
+    return api.post("/v2/create_job", headers=shared["subscriber"]["h"], json=body)
+
+
+def native_scope(api: ApiClient, shared: dict[str, Any], job_id: str) -> dict[str, Any]:
+    status, _, job = api.get(f"/v1/jobs/{job_id}", headers=shared["subscriber"]["h"])
+    assert status == 200, job
+    return dict(job["scope"])
+
+
+def test_a_network_folder_names_the_live_subscription_to_that_streamers_folder(api, shared):
+    scope = network_scope(f"{shared['node']}/{shared['streamer']['id']}", "/guides")
+
+    status, _, created = create_scoped_job(api, shared, scope)
+
+    assert status == 200, created
+    assert native_scope(api, shared, created["job_id"]).get("subscriptions") == [shared["subscription_id"]]
+    _, _, shown = api.get(f"/v2/get_job_scope?job_id={created['job_id']}", headers=shared["subscriber"]["h"])
+    assert shown == scope
+
+
+def test_a_network_folder_inside_a_subscribed_folder_names_that_subscription(api, shared):
+    status, _, created = create_scoped_job(api, shared, JOB_SCOPE)
+    assert status == 200, created
+    scope = network_scope(f"{shared['node']}/{shared['streamer']['id']}", "/guides/green")
+
+    status, _, updated = api.post(
+        "/v2/update_job_scope",
+        headers=shared["subscriber"]["h"],
+        json={"job_id": created["job_id"], "job_scope": scope},
+    )
+
+    assert (status, updated) == (200, {"result": "Job scope updated successfully"})
+    assert native_scope(api, shared, created["job_id"]).get("subscriptions") == [shared["subscription_id"]]
+
+
+def test_a_network_folder_naming_no_live_subscription_is_400_saying_which(api, shared):
+    streamer = shared["streamer"]["id"]
+    scope = network_scope(f"{shared['node']}/{streamer}", "/recipes")
+
+    status, _, error = create_scoped_job(api, shared, scope)
+
+    assert (status, error) == (
+        400,
+        {
+            "code": 400,
+            "error": "Bad Request",
+            "message": f"network_folders entry /recipes of {streamer} names no live subscription of this "
+            "workspace: subscribe to the folder (/v2/subscribe_to_shared_folder) first",
+        },
+    )
+
+
+def test_a_network_folder_of_an_unshared_folder_is_400(api, shared):
+    status, _, answer = api.post(
+        "/v2/unshare_folder", json={"path": "/guides"}, headers=shared["streamer"]["h"]
+    )
+    assert status == 200, answer
+    scope = network_scope(f"{shared['node']}/{shared['streamer']['id']}", "/guides")
+
+    status, _, error = create_scoped_job(api, shared, scope)
+
+    assert status == 400 and error["code"] == 400, error
+    assert "names no live subscription of this workspace" in error["message"]
+
+
+def test_a_network_folder_of_another_node_is_400_unsupported(api, shared):
+    scope = network_scope(f"@@elsewhere.sep-shinkai/{shared['streamer']['id']}", "/guides")
+
+    status, _, error = create_scoped_job(api, shared, scope)
+
+    assert status == 400 and error["error"] == "Bad Request", error
+    assert "another node" in error["message"] and "@@elsewhere.sep-shinkai" in error["message"]
+
+
+def test_a_native_jobs_subscriptions_are_shown_as_network_folders(api, shared):
+    body = {"provider_id": shared["provider_id"], "scope": {"subscriptions": [shared["subscription_id"]]}}
+    status, _, job = api.post("/v1/jobs", headers=shared["subscriber"]["h"], json=body)
+    assert status == 201, job
+
+    status, _, shown = api.get(f"/v2/get_job_scope?job_id={job['id']}", headers=shared["subscriber"]["h"])
+
+    assert status == 200, shown
+    assert shown["network_folders"] == [
+        {
+            "name": "guides",
+            "external_identity": f"{shared['node']}/{shared['streamer']['id']}",
+            "path": "/guides",
+        }
+    ]

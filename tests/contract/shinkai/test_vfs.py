@@ -99,62 +99,149 @@ def test_retrieve_path_simplified_lists_file_infos_to_the_depth(api, tree):
     assert listing(api, tree, "/a/../docs")[0] == 400
 
 
-def test_move_and_copy_item(api, tree):
+def move(api: ApiClient, auth: dict[str, str], route: str, origin: str, destination: str) -> Any:
+    return api.post(
+        f"/v2/{route}", json={"origin_path": origin, "destination_path": destination}, headers=auth
+    )
+
+
+def names(api: ApiClient, auth: dict[str, str], path: str) -> set[str]:
+    status, _, items = listing(api, auth, path)
+    assert status == 200, items
+    return {i["name"] for i in items}
+
+
+def content(api: ApiClient, auth: dict[str, str], path: str) -> bytes:
+    status, _, encoded = api.get(f"/v2/download_file?path={quote(path)}", headers=auth)
+    assert status == 200, encoded
+    return base64.b64decode(encoded)
+
+
+def test_move_item_takes_the_full_new_path_and_answers_the_nodes_string(api, tree):
     assert mkdir(api, tree, "/", "archive")[0] == 200
 
-    moved = api.post(
-        "/v2/move_item",
-        json={"origin_path": "/docs/notes.txt", "destination_path": "/archive/n.txt"},
-        headers=tree,
-    )
-    copied = api.post(
-        "/v2/copy_item", json={"origin_path": "/archive/n.txt", "destination_path": "/docs"}, headers=tree
-    )
+    moved = move(api, tree, "move_item", "/docs/notes.txt", "/archive/n.txt")
 
     assert moved[0::2] == (200, "Item moved successfully to /archive/n.txt")
-    assert copied[0::2] == (200, "Item copied successfully to /docs")
-    assert {i["name"] for i in listing(api, tree, "/archive")[2]} == {"n.txt"}
-    assert {i["name"] for i in listing(api, tree, "/docs")[2]} == {"reports", "n.txt"}
-    missing = api.post(
-        "/v2/move_item",
-        json={"origin_path": "/docs/none.txt", "destination_path": "/archive/x"},
-        headers=tree,
-    )
-    taken = api.post(
-        "/v2/copy_item",
-        json={"origin_path": "/docs/n.txt", "destination_path": "/archive/n.txt"},
-        headers=tree,
+    assert names(api, tree, "/archive") == {"n.txt"}
+    assert names(api, tree, "/docs") == {"reports"}
+
+
+def test_move_item_onto_an_existing_folder_or_item_is_400_destination_exists(api, tree):
+    assert upload(api, tree, "/docs/reports", "q1.txt", b"q1")[0] == 200
+
+    onto_folder = move(api, tree, "move_item", "/docs/notes.txt", "/docs/reports")
+    onto_item = move(api, tree, "move_item", "/docs/notes.txt", "/docs/reports/q1.txt")
+
+    assert onto_folder[0::2] == (400, bad("Destination path already exists: /docs/reports"))
+    assert onto_item[0::2] == (400, bad("Destination path already exists: /docs/reports/q1.txt"))
+    assert names(api, tree, "/docs") == {"reports", "notes.txt"}
+
+
+def test_move_item_makes_the_missing_folders_of_its_new_path(api, tree):
+    moved = move(api, tree, "move_item", "/docs/notes.txt", "/new/deeper/notes.txt")
+
+    assert moved[0::2] == (200, "Item moved successfully to /new/deeper/notes.txt")
+    assert names(api, tree, "/new/deeper") == {"notes.txt"}
+
+
+def test_move_item_of_a_missing_origin_is_400(api, tree):
+    missing = move(api, tree, "move_item", "/docs/none.txt", "/docs/x.txt")
+
+    assert missing[0::2] == (400, bad("Origin path does not exist: /docs/none.txt"))
+
+
+def test_copy_item_copies_into_the_destination_folder_under_its_name(api, tree):
+    copied = move(api, tree, "copy_item", "/docs/notes.txt", "/docs/reports")
+
+    assert copied[0::2] == (200, "Item copied successfully to /docs/reports")
+    assert names(api, tree, "/docs/reports") == {"notes.txt"}
+    assert content(api, tree, "/docs/reports/notes.txt") == b"the quarterly numbers"
+    assert "notes.txt" in names(api, tree, "/docs")
+
+
+def test_copy_item_makes_a_missing_destination_folder(api, tree):
+    copied = move(api, tree, "copy_item", "/docs/notes.txt", "/backup/2024")
+
+    assert copied[0::2] == (200, "Item copied successfully to /backup/2024")
+    assert names(api, tree, "/backup/2024") == {"notes.txt"}
+
+
+def test_copy_item_replaces_an_item_of_the_same_name_as_the_node_overwrites(api, tree):
+    assert upload(api, tree, "/docs/reports", "notes.txt", b"older notes")[0] == 200
+
+    copied = move(api, tree, "copy_item", "/docs/notes.txt", "/docs/reports")
+
+    assert copied[0] == 200
+    assert content(api, tree, "/docs/reports/notes.txt") == b"the quarterly numbers"
+
+
+def test_copy_item_onto_an_item_or_from_a_missing_origin_fails_as_the_node(api, tree):
+    onto_item = move(api, tree, "copy_item", "/docs/notes.txt", "/docs/notes.txt")
+    missing = move(api, tree, "copy_item", "/docs/none.txt", "/docs/reports")
+
+    assert onto_item[0::2] == (
+        500,
+        {
+            "code": 500,
+            "error": "Internal Server Error",
+            "message": "Failed to copy item: Destination path is a file, not a folder: /docs/notes.txt",
+        },
     )
     assert missing[0::2] == (400, bad("Origin path does not exist: /docs/none.txt"))
-    assert taken[0::2] == (400, bad("Destination path already exists: /archive/n.txt"))
 
 
-def test_move_folder_copy_folder_and_delete_folder(api, tree):
-    moved = api.post(
-        "/v2/move_folder",
-        json={"origin_path": "/docs/reports", "destination_path": "/reports2"},
-        headers=tree,
-    )
-    copied = api.post(
-        "/v2/copy_folder", json={"origin_path": "/docs", "destination_path": "/docs-copy"}, headers=tree
-    )
+def test_move_folder_takes_the_full_new_path_and_makes_missing_parents(api, tree):
+    renamed = move(api, tree, "move_folder", "/docs/reports", "/reports2")
+    nested = move(api, tree, "move_folder", "/reports2", "/year/2024/reports")
 
-    assert moved[0::2] == (200, "Folder moved successfully to /reports2")
-    assert copied[0::2] == (200, "Folder copied successfully to /docs-copy")
-    assert {i["name"] for i in listing(api, tree, "/docs-copy")[2]} == {"notes.txt"}
-    into_itself = api.post(
-        "/v2/move_folder", json={"origin_path": "/docs", "destination_path": "/docs/inner"}, headers=tree
-    )
+    assert renamed[0::2] == (200, "Folder moved successfully to /reports2")
+    assert nested[0::2] == (200, "Folder moved successfully to /year/2024/reports")
+    assert names(api, tree, "/year/2024") == {"reports"}
+    assert names(api, tree, "/docs") == {"notes.txt"}
+
+
+def test_move_folder_onto_an_existing_folder_is_400_destination_exists(api, tree):
+    assert mkdir(api, tree, "/", "archive")[0] == 200
+
+    onto = move(api, tree, "move_folder", "/docs/reports", "/archive")
+
+    assert onto[0::2] == (400, bad("Destination path already exists: /archive"))
+    assert names(api, tree, "/archive") == set()
+
+
+def test_move_folder_into_itself_is_400_and_makes_no_folder(api, tree):
+    into_itself = move(api, tree, "move_folder", "/docs", "/docs/inner/deeper")
+
     assert into_itself[0] == 400
-    missing = api.post(
-        "/v2/copy_folder", json={"origin_path": "/nope", "destination_path": "/x"}, headers=tree
-    )
+    assert into_itself[2]["message"] == "Cannot move folder /docs into itself (/docs/inner/deeper)."
+    assert names(api, tree, "/docs") == {"reports", "notes.txt"}
+
+
+def test_copy_folder_takes_the_full_new_path_like_move_folder(api, tree):
+    copied = move(api, tree, "copy_folder", "/docs", "/docs-copy")
+
+    assert copied[0::2] == (200, "Folder copied successfully to /docs-copy")
+    assert names(api, tree, "/docs-copy") == {"reports", "notes.txt"}
+    assert names(api, tree, "/docs") == {"reports", "notes.txt"}
+
+
+def test_copy_folder_onto_an_existing_folder_or_from_a_missing_origin_is_400(api, tree):
+    assert mkdir(api, tree, "/", "archive")[0] == 200
+
+    onto = move(api, tree, "copy_folder", "/docs", "/archive")
+    missing = move(api, tree, "copy_folder", "/nope", "/x")
+
+    assert onto[0::2] == (400, bad("Destination path already exists: /archive"))
     assert missing[0::2] == (400, bad("Origin path does not exist: /nope"))
 
-    deleted = api.post("/v2/delete_folder", json={"path": "/docs-copy"}, headers=tree)
-    assert deleted[0::2] == (200, "Folder successfully deleted: /docs-copy")
-    again = api.post("/v2/delete_folder", json={"path": "/docs-copy"}, headers=tree)
-    assert again[0::2] == (400, bad("Folder path does not exist: /docs-copy"))
+
+def test_delete_folder(api, tree):
+    deleted = api.post("/v2/delete_folder", json={"path": "/docs"}, headers=tree)
+    again = api.post("/v2/delete_folder", json={"path": "/docs"}, headers=tree)
+
+    assert deleted[0::2] == (200, "Folder successfully deleted: /docs")
+    assert again[0::2] == (400, bad("Folder path does not exist: /docs"))
 
 
 def test_delete_item(api, tree):

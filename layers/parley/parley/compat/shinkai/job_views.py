@@ -99,6 +99,8 @@ def agent_subset(workspace_id: str, job: dict[str, Any]) -> tuple[dict[str, Any]
 
 
 def scope_view(job: dict[str, Any]) -> dict[str, Any]:
+    """The Shinkai scope the job was given (it round-trips, ``network_folders`` included), else one
+    shown from its native scope: a subscription as the ``NetworkFolderScopeEntry`` naming its folder."""
     stored = shinkai_meta(job).get("scope")
     if stored is not None:
         return dict(stored)
@@ -108,8 +110,28 @@ def scope_view(job: dict[str, Any]) -> dict[str, Any]:
         "local_vrpack": [],
         "vector_fs_items": list(native.get("files") or []),
         "vector_fs_folders": list(native.get("inboxes") or []),
-        "network_folders": [],
+        "network_folders": network_folders(job.get("workspace_id") or "", native.get("subscriptions") or []),
     }
+
+
+def network_folders(workspace_id: str, subscription_ids: list[str]) -> list[dict[str, Any]]:
+    """``{name, external_identity: <node>/<streamer workspace>, path}`` of each live subscription named
+    (an ended one names no folder any more and is left out)."""
+    if not subscription_ids:
+        return []
+    from parley.compat.shinkai.node import node_name  # only a scope with subscriptions pays for these
+    from parley.services import sharing
+
+    node, wanted = node_name(), set(subscription_ids)
+    return [
+        {
+            "name": s.path.rsplit("/", 1)[-1] or "/",
+            "external_identity": f"{node}/{s.streamer_workspace_id}",
+            "path": s.path,
+        }
+        for s in sharing.all_subscriptions(workspace_id)
+        if s.id in wanted and s.path is not None
+    ]
 
 
 def chat_message(workspace_id: str, job: dict[str, Any], message: Message) -> dict[str, Any]:

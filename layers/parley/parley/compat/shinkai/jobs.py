@@ -185,7 +185,78 @@ def _native_scope(workspace_id: str, scope: dict[str, Any]) -> JobScope:
         files=list(dict.fromkeys([*path_files, *(f for f in files if f in found_files)]))[:100],
         inboxes=[i for i in inboxes if i in found_inboxes][:100],
         folders=path_folders[:100],
+        subscriptions=_network_subscriptions(workspace_id, scope.get("network_folders"))[:100],
     )
+
+
+def _network_subscriptions(workspace_id: str, entries: Any) -> list[str]:
+    """The live subscriptions of the workspace that ``network_folders`` entries name.
+
+    An entry is the node's ``NetworkFolderScopeEntry {name, external_identity, path}`` (v0.8.13;
+    ``external_identity`` is ``<node>/<profile>``, and a profile is a streamer's workspace id as in
+    compat.shinkai.subscriptions); ``streamer_node_name`` + ``streamer_profile_name`` are accepted as
+    the subscription routes spell them. It names each live subscription of this workspace to that
+    streamer whose shared folder is at or under ``path``, or else the one whose shared folder holds
+    ``path`` (retrieval then covers that whole shared folder). An entry naming none is a 400."""
+    if not isinstance(entries, list) or not entries:
+        return []
+    from parley.compat.shinkai.node import node_name
+    from parley.services import sharing
+
+    own_node = node_name()
+    live = [s for s in sharing.all_subscriptions(workspace_id) if s.path is not None]
+    found: list[str] = []
+    for entry in entries:
+        streamer, path = _network_folder(entry, own_node)
+        named = [s.id for s in live if s.streamer_workspace_id == streamer and _under(s.path, path)]
+        if not named:
+            named = [s.id for s in live if s.streamer_workspace_id == streamer and _under(path, s.path)][:1]
+        if not named:
+            raise errors.BadRequest(
+                f"network_folders entry {path} of {streamer} names no live subscription of this workspace: "
+                "subscribe to the folder (/v2/subscribe_to_shared_folder) first"
+            )
+        found.extend(named)
+    return list(dict.fromkeys(found))
+
+
+def _network_folder(entry: Any, own_node: str) -> tuple[str, str]:
+    """(streamer workspace id, path) of a ``network_folders`` entry (400 if it names neither, or
+    names another node)."""
+    from parley.services import folders
+
+    if not isinstance(entry, dict):
+        raise errors.BadRequest(f"Invalid network_folders entry {entry!r}: expected an object")
+    identity = entry.get("external_identity")
+    node: Any
+    profile: Any
+    if isinstance(identity, str) and "/" in identity:
+        node, _, rest = identity.partition("/")
+        profile = rest.split("/", 1)[0]
+    else:
+        node, profile = entry.get("streamer_node_name") or own_node, entry.get("streamer_profile_name")
+    path = entry.get("path")
+    if not isinstance(node, str) or not isinstance(profile, str) or not profile or not isinstance(path, str):
+        raise errors.BadRequest(
+            "Invalid network_folders entry: it needs external_identity (<node>/<profile>) and path"
+        )
+    if node.strip().lower() != own_node.split("/", 1)[0].strip().lower():
+        raise errors.BadRequest(
+            f"network_folders entry {path} of {identity or node} is on another node: Parley does not "
+            f"support the Shinkai network (this node is {own_node})"
+        )
+    try:
+        return profile.strip(), folders.check_path(
+            path.strip() if path.startswith("/") else "/" + path.strip()
+        )
+    except errors.ParleyError as exc:
+        raise errors.BadRequest(f"Invalid network_folders entry path: {exc.message}") from exc
+
+
+def _under(path: str | None, top: str | None) -> bool:
+    if path is None or top is None:
+        return False
+    return top == "/" or path == top or path.startswith(top.rstrip("/") + "/")
 
 
 def _vfs_paths(workspace_id: str, scope: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -210,94 +210,123 @@ def create_folder(principal: Principal, body: CreateFolderBody) -> str:
     return "Folder created successfully"
 
 
-def _destination(workspace_id: str, origin: str, destination_path: str) -> str:
-    """The full target path: into ``destination`` when it is an existing folder (docs/v0.9.0), else
-    ``destination`` itself (HEAD)."""
-    from parley.services import folders
-    from parley.store.folders import name_of
-
-    destination = shinkai_path(destination_path)
-    if _is_folder(workspace_id, destination) and destination != origin:
-        return folders.file_path(destination, name_of(origin))
-    return destination
-
-
-def _item_target(principal: Principal, body: MoveBody) -> tuple[dict[str, Any], str, str]:
-    """(the file, its target folder's id, its target name) of a move_item / copy_item."""
-    from parley.store.folders import name_of, parent_of
-
-    workspace_id = principal.workspace_id
-    origin = shinkai_path(body.origin_path)
-    found = _file_or_none(workspace_id, origin)
+# -- move and copy ---------------------------------------------------------------------------------
+# The node at HEAD (docs/reference/shinkai.md, "Move and copy"): move_item, move_folder and copy_folder
+# take the full new path (a rename; copy_folder as move_folder, since the node has no copy_folder of
+# its own), copy_item takes the folder the item is copied into (it keeps its name). Missing parent
+# folders are made, as the node's create_dir_all does.
+def _origin_file(workspace_id: str, body: MoveBody) -> dict[str, Any]:
+    found = _file_or_none(workspace_id, shinkai_path(body.origin_path))
     if found is None:
         raise _bad(f"Origin path does not exist: {body.origin_path}")
-    target = _destination(workspace_id, origin, body.destination_path)
-    if _file_or_none(workspace_id, target) is not None or _is_folder(workspace_id, target):
-        raise _bad(f"Destination path already exists: {body.destination_path}")
-    folder = _folder_or_none(workspace_id, parent_of(target))
-    if folder is None:
-        raise _bad(f"Destination path does not exist: {parent_of(target)}")
-    return found[1], folder["id"], name_of(target)
+    return found[1]
 
 
-def move_item(principal: Principal, body: MoveBody) -> str:
-    from parley.services import folders
-
-    record, folder_id, name = _item_target(principal, body)
-    try:
-        folders.move_record(principal.workspace_id, record, folder_id, name)
-    except errors.ParleyError as exc:
-        raise Failure(f"Failed to move item: {exc.message}") from exc
-    return f"Item moved successfully to {body.destination_path}"
-
-
-def copy_item(principal: Principal, body: MoveBody) -> str:
-    from parley.services import folders
-
-    record, folder_id, name = _item_target(principal, body)
-    try:
-        folders.copy_record(principal.workspace_id, record, folder_id, name)
-    except errors.ParleyError as exc:
-        raise Failure(f"Failed to copy item: {exc.message}") from exc
-    return f"Item copied successfully to {body.destination_path}"
-
-
-def _folder_target(principal: Principal, body: MoveBody) -> tuple[dict[str, Any], str]:
-    workspace_id = principal.workspace_id
+def _origin_folder(workspace_id: str, body: MoveBody) -> tuple[dict[str, Any], str]:
     origin = shinkai_path(body.origin_path)
     folder = _folder_or_none(workspace_id, origin)
     if folder is None:
         raise _bad(f"Origin path does not exist: {body.origin_path}")
-    target = _destination(workspace_id, origin, body.destination_path)
+    return folder, origin
+
+
+def _new_path(workspace_id: str, body: MoveBody) -> str:
+    """The destination as the full new path, which must not exist yet."""
+    target = shinkai_path(body.destination_path)
     if _is_folder(workspace_id, target) or _file_or_none(workspace_id, target) is not None:
         raise _bad(f"Destination path already exists: {body.destination_path}")
-    return folder, target
+    return target
+
+
+def _item_folder(principal: Principal, path: str, body: MoveBody) -> dict[str, Any]:
+    """The folder at ``path`` that receives an item, made (with its parents) if missing."""
+    if path in ("/", VIRTUAL_ROOT):
+        raise _bad(f"Destination path is not in a folder: {body.destination_path} (items live in folders)")
+    if _file_or_none(principal.workspace_id, path) is not None:
+        raise errors.Conflict(f"Destination path is a file, not a folder: {body.destination_path}")
+    return _ensure_folder(principal, path)
+
+
+def _folder_parent(principal: Principal, origin: str, target: str, verb: str) -> None:
+    """Make the target's missing parent folders, once the target is known not to be inside the origin."""
+    from parley.store.folders import parent_of
+
+    if (target + "/").startswith(origin + "/"):
+        raise _bad(f"Cannot {verb} folder {origin} into itself ({target}).")
+    if parent_of(target) != "/":
+        _ensure_folder(principal, parent_of(target))
+
+
+def _move_item(principal: Principal, body: MoveBody) -> None:
+    from parley.services import folders
+    from parley.store.folders import name_of, parent_of
+
+    record = _origin_file(principal.workspace_id, body)
+    target = _new_path(principal.workspace_id, body)
+    folder = _item_folder(principal, parent_of(target), body)
+    folders.move_record(principal.workspace_id, record, folder["id"], name_of(target))
+
+
+def _copy_item(principal: Principal, body: MoveBody) -> None:
+    """Into the destination folder under the item's name; an item of that name there is replaced (the
+    copy is the newest file of its name), as the node's fs::copy overwrites."""
+    from parley.services import folders
+
+    record = _origin_file(principal.workspace_id, body)
+    folder = _item_folder(principal, shinkai_path(body.destination_path), body)
+    folders.copy_record(principal.workspace_id, record, folder["id"], record["name"])
+
+
+def _move_folder(principal: Principal, body: MoveBody) -> None:
+    from parley.services import folders
+
+    folder, origin = _origin_folder(principal.workspace_id, body)
+    target = _new_path(principal.workspace_id, body)
+    _folder_parent(principal, origin, target, "move")
+    folders.move(principal, folder["id"], target)
+
+
+def _copy_folder(principal: Principal, body: MoveBody) -> None:
+    from parley.services import folders
+
+    folder, origin = _origin_folder(principal.workspace_id, body)
+    target = _new_path(principal.workspace_id, body)
+    _folder_parent(principal, origin, target, "copy")
+    folders.copy(principal, folder["id"], target)
+
+
+def _transfer(
+    principal: Principal,
+    body: MoveBody,
+    operation: Callable[[Principal, MoveBody], None],
+    done: str,
+    failed: str,
+) -> str:
+    """Run a move or copy: ``"<done> <destination>"``, its 400s as they are, any other failure the
+    node's 500 ``"<failed>: …"``."""
+    try:
+        operation(principal, body)
+    except errors.ParleyError as exc:
+        if exc.status == 400:
+            raise
+        raise Failure(f"{failed}: {exc.message}") from exc
+    return f"{done} {body.destination_path}"
+
+
+def move_item(principal: Principal, body: MoveBody) -> str:
+    return _transfer(principal, body, _move_item, "Item moved successfully to", "Failed to move item")
+
+
+def copy_item(principal: Principal, body: MoveBody) -> str:
+    return _transfer(principal, body, _copy_item, "Item copied successfully to", "Failed to copy item")
 
 
 def move_folder(principal: Principal, body: MoveBody) -> str:
-    from parley.services import folders
-
-    folder, target = _folder_target(principal, body)
-    try:
-        folders.move(principal, folder["id"], target)
-    except errors.ParleyError as exc:
-        if exc.status == 400:
-            raise
-        raise Failure(f"Failed to move folder: {exc.message}") from exc
-    return f"Folder moved successfully to {body.destination_path}"
+    return _transfer(principal, body, _move_folder, "Folder moved successfully to", "Failed to move folder")
 
 
 def copy_folder(principal: Principal, body: MoveBody) -> str:
-    from parley.services import folders
-
-    folder, target = _folder_target(principal, body)
-    try:
-        folders.copy(principal, folder["id"], target)
-    except errors.ParleyError as exc:
-        if exc.status == 400:
-            raise
-        raise Failure(f"Failed to copy folder: {exc.message}") from exc
-    return f"Folder copied successfully to {body.destination_path}"
+    return _transfer(principal, body, _copy_folder, "Folder copied successfully to", "Failed to copy folder")
 
 
 def delete_folder(principal: Principal, body: PathBody) -> str:
@@ -521,7 +550,12 @@ def upload_file_to_job(principal: Principal, body: bytes, content_type: str) -> 
             jobs.put_scope(
                 principal,
                 job["id"],
-                JobScope(inboxes=scope.inboxes, files=scope.files, folders=[*scope.folders, folder["id"]]),
+                JobScope(
+                    inboxes=scope.inboxes,
+                    files=scope.files,
+                    folders=[*scope.folders, folder["id"]],
+                    subscriptions=scope.subscriptions,
+                ),
             )
     except errors.PayloadTooLarge:
         raise
