@@ -82,8 +82,11 @@ class CpuMeter:
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as file:
-            found += [int(child) for child in file.read().split()]
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as file:
+                found += [int(child) for child in file.read().split()]
+        except FileNotFoundError:
+            continue  # a thread that ended since the listing
     return found
 
 
@@ -104,15 +107,59 @@ def cpu_per_exchange(before: dict[str, float], after: dict[str, float], exchange
     }
 
 
-def run(log_dir: Path) -> dict[str, Any]:
+def started(log_dir: Path) -> tuple[RunningDevstack, str]:
+    """A fresh devstack and its workspace's key."""
     stack = start_devstack(log_dir / "bench-devstack.log")
-    try:
-        setup_client = Client(stack.url)
-        status, setup = setup_client.call("POST", "/v1/setup", {"workspace_name": "bench"})
-        assert status == 201, setup
-        key = setup["api_key"]["secret"]
-        meter = CpuMeter(stack)
+    status, setup = Client(stack.url).call("POST", "/v1/setup", {"workspace_name": "bench"})
+    assert status == 201, setup
+    return stack, str(setup["api_key"]["secret"])
 
+
+def concurrent(
+    stack: RunningDevstack, key: str, clients: int = CLIENTS, per_client: int = MESSAGES_PER_CLIENT
+) -> dict[str, Any]:
+    """``clients`` clients, each on its own conversation, ``per_client`` exchanges each in turn (after
+    one warm-up each, not counted): messages/s over the phase's wall time, and CPU per exchange."""
+    meter = CpuMeter(stack)
+    connected = [Client(stack.url, key) for _ in range(clients)]
+    conversations = [client.new_conversation() for client in connected]
+    for client, own in zip(connected, conversations, strict=True):
+        client.exchange(own, "warm up")  # each client's connection and a warm copy per worker
+
+    def client_run(number: int) -> list[float]:
+        client, own = connected[number], conversations[number]
+        return [client.exchange(own, f"c{i}") for i in range(per_client)]
+
+    before = meter.read()
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        samples = [sample for run in pool.map(client_run, range(clients)) for sample in run]
+    elapsed = time.perf_counter() - began
+    used = cpu_per_exchange(before, meter.read(), len(samples))
+    for client in connected:
+        client.close()
+    return {
+        **summary(samples),
+        "clients": clients,
+        "messages_per_client": per_client,
+        "messages_per_second": round(len(samples) / elapsed, 1),
+        **used,
+    }
+
+
+def run_concurrent(log_dir: Path, per_client: int) -> dict[str, Any]:
+    """Only the concurrent phase, on a devstack of its own (what the peers part compares)."""
+    stack, key = started(log_dir)
+    try:
+        return concurrent(stack, key, per_client=per_client)
+    finally:
+        stack.stop()
+
+
+def run(log_dir: Path) -> dict[str, Any]:
+    stack, key = started(log_dir)
+    try:
+        meter = CpuMeter(stack)
         one = Client(stack.url, key)
         conversation = one.new_conversation()
         for i in range(WARM_UP_MESSAGES):  # loads the functions' warm copies
@@ -121,36 +168,14 @@ def run(log_dir: Path) -> dict[str, Any]:
         sequential = [one.exchange(conversation, f"m{i}") for i in range(SEQUENTIAL_MESSAGES)]
         sequential_cpu = cpu_per_exchange(before, meter.read(), SEQUENTIAL_MESSAGES)
         one.close()
-
-        clients = [Client(stack.url, key) for _ in range(CLIENTS)]
-        conversations = [client.new_conversation() for client in clients]
-        for client, own in zip(clients, conversations, strict=True):
-            client.exchange(own, "warm up")  # each client's connection and a warm copy per worker
-
-        def client_run(number: int) -> list[float]:
-            client, own = clients[number], conversations[number]
-            return [client.exchange(own, f"c{i}") for i in range(MESSAGES_PER_CLIENT)]
-
-        before = meter.read()
-        started = time.perf_counter()
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            concurrent = [sample for samples in pool.map(client_run, range(CLIENTS)) for sample in samples]
-        elapsed = time.perf_counter() - started
-        concurrent_cpu = cpu_per_exchange(before, meter.read(), len(concurrent))
-        for client in clients:
-            client.close()
+        parallel = concurrent(stack, key)
     finally:
         stack.stop()
     return {
         "what": "POST a message, then long-poll its turn until completed (scripted provider, devstack, "
         "keep-alive connections); CPU is the devstack's and its local AWS's per exchange",
         "sequential": {**summary(sequential), **sequential_cpu},
-        "concurrent": {
-            **summary(concurrent),
-            "clients": CLIENTS,
-            "messages_per_second": round(len(concurrent) / elapsed, 1),
-            **concurrent_cpu,
-        },
+        "concurrent": parallel,
         "pickup": pickup.run(),
     }
 

@@ -6,10 +6,10 @@ one-node graph on a fake chat model that always replies the same text. Its workl
 asyncio clients, each opens its own thread and runs 50 ``POST /threads/{id}/runs/wait`` in turn;
 messages/s over the wall time (which includes each client's ``POST /threads``), p50/p95/p99.
 
-Ours, right after it in the same run: ``bench.e2e.run`` (the whole e2e part; its 8-client phase is
-the comparison: 8 clients, each on its own conversation, POST a message then long-poll its turn,
-``e2e.MESSAGES_PER_CLIENT`` each after one warm-up, the scripted provider; messages/s over that
-phase's wall time, warm-ups and conversations' creation not included).
+Ours, right after it in the same run, on the same workload: ``bench.e2e.run_concurrent``, 8 clients,
+each on its own conversation, ``CYCLES_PER_CLIENT`` (the peer's 50) exchanges each (POST a
+message, then long-poll its turn; scripted provider) after one warm-up; messages/s over that phase's
+wall time, the warm-ups and the conversations' creation not included.
 
 The peer runs in its own venv, Python 3.12.1 (pyenv's, or ``$PARLEY_PEER_PYTHON``), installed from
 the vendored ``requirements.lock`` into ``${XDG_CACHE_HOME:-~/.cache}/parley-bench/peer-langgraph``
@@ -71,12 +71,12 @@ def run(log_dir: Path) -> dict[str, Any]:
     seconds["peer"] = round(time.perf_counter() - started, 1)
 
     started = time.perf_counter()
-    concurrent = e2e.run(log_dir)["concurrent"]
+    concurrent = e2e.run_concurrent(log_dir, CYCLES_PER_CLIENT)
     seconds["ours"] = round(time.perf_counter() - started, 1)
 
     ours = {
         "what": "Parley devstack, bench.e2e's 8-client phase: POST a message, long-poll its turn "
-        f"({concurrent['clients']} clients x {e2e.MESSAGES_PER_CLIENT}, scripted provider)",
+        f"({concurrent['clients']} clients x {CYCLES_PER_CLIENT}, scripted provider)",
         **concurrent,
     }
     return {
