@@ -118,3 +118,21 @@ def all_events_published(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     settings.cache_clear()
     yield
     settings.cache_clear()
+
+
+@pytest.fixture
+def tool_server(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An HTTP tool's server on loopback, with private networks allowed (as the devstack's setting
+    does); each test says what it answers. After ``aws``, which sets the template's environment."""
+    from pytest_httpserver import HTTPServer
+
+    from parley.config import settings
+
+    monkeypatch.setenv("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", "true")
+    settings.cache_clear()
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+    settings.cache_clear()

@@ -375,21 +375,10 @@ def verify_signed(secret: str, request: Any) -> None:
 
 
 @pytest.fixture
-def lookup_server(monkeypatch):
-    """The offerer's HTTP tool on loopback (private networks allowed, as on the devstack)."""
-    from pytest_httpserver import HTTPServer
-
-    from parley.config import settings
-
-    monkeypatch.setenv("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", "true")
-    settings.cache_clear()
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    server.expect_request("/lookup", method="POST").respond_with_json({"meaning": "a greeting"})
-    yield server
-    server.clear()
-    server.stop()
-    settings.cache_clear()
+def lookup_server(tool_server):
+    """The offerer's HTTP tool on loopback."""
+    tool_server.expect_request("/lookup", method="POST").respond_with_json({"meaning": "a greeting"})
+    return tool_server
 
 
 def test_an_offered_http_tool_runs_with_the_offerers_headers_and_signature_never_shown(

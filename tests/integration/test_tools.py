@@ -510,21 +510,10 @@ def test_a_named_tool_choice_must_name_one_of_the_tools(invoke, admin):
 
 # -- a server-side tool and redelivery -------------------------------------------------------------
 @pytest.fixture
-def forecast_server(monkeypatch):
-    """A loopback HTTP tool (private networks allowed, as the devstack's setting does)."""
-    from pytest_httpserver import HTTPServer
-
-    from parley.config import settings
-
-    monkeypatch.setenv("PARLEY_TOOLS_ALLOW_PRIVATE_NETWORKS", "true")
-    settings.cache_clear()
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    server.expect_request("/forecast", method="POST").respond_with_json({"sky": "clear"})
-    yield server
-    server.clear()
-    server.stop()
-    settings.cache_clear()
+def forecast_server(tool_server):
+    """A loopback HTTP tool that forecasts clear skies."""
+    tool_server.expect_request("/forecast", method="POST").respond_with_json({"sky": "clear"})
+    return tool_server
 
 
 def forecast_conversation(invoke, admin, server) -> tuple[str, dict[str, Any]]:
