@@ -363,3 +363,222 @@ def test_another_workspace_sees_none_of_the_folders(invoke, admin, other_key):
     assert names(tree(invoke, other_key, "/").body) == []
     # The same path is free in the other workspace.
     assert mkdir(invoke, other_key, "/docs").status == 201
+
+
+# -- copies that fail or are cut short -------------------------------------------------------------
+class Killed(BaseException):
+    """What a Lambda timeout is to the handler: nothing after it runs, no except clause included."""
+
+
+@pytest.fixture
+def ingest(aws):
+    from tests.integration.queues_support import QueueWorker
+
+    return QueueWorker(aws, "IngestQueue", "IngestFileFunction")
+
+
+def search(invoke, key: str, query: str, **scope: Any) -> list[str]:
+    reply = invoke("SearchKnowledgeFunction", key=key, body={"query": query, **scope})
+    assert reply.status == 200, reply.body
+    return [p["file_id"] for p in reply.body["data"]]
+
+
+def copy_source(invoke, key: str, ingest) -> dict[str, Any]:
+    """/docs with two indexed files and /docs/sub with one."""
+    docs = mkdir(invoke, key, "/docs").body
+    sub = mkdir(invoke, key, "/docs/sub").body
+    files = [
+        upload(key, docs["id"], "one.txt", b"the walrus sings at dawn"),
+        upload(key, docs["id"], "two.txt", b"the walrus sleeps at noon"),
+        upload(key, sub["id"], "three.txt", b"the walrus swims at dusk"),
+    ]
+    ingest.drain()
+    return {"docs": docs, "sub": sub, "files": files}
+
+
+def test_a_copy_cut_short_leaves_nothing_visible_nor_retrievable(invoke, admin, bucket, ingest, monkeypatch):
+    # Given the function dies (a timeout) while the copy's second file is being copied
+    key = admin["key"]
+    source = copy_source(invoke, key, ingest)
+    from parley.store import blobs
+
+    real_copy, calls = blobs.copy, []
+
+    def dies_on_the_second(source_key: str, target_key: str) -> None:
+        calls.append(source_key)
+        if len(calls) == 2:
+            raise Killed()
+        real_copy(source_key, target_key)
+
+    monkeypatch.setattr(blobs, "copy", dies_on_the_second)
+
+    # When the copy runs, and the ingestion then handles every event it left behind
+    with pytest.raises(Killed):
+        invoke(
+            "CopyFolderFunction", key=key, path={"folder_id": source["docs"]["id"]}, body={"path": "/copy"}
+        )
+    monkeypatch.setattr(blobs, "copy", real_copy)
+    ingest.drain()
+
+    # Then nothing of it is listed, reachable by path, or found by a search of the whole workspace
+    assert names(tree(invoke, key, "/", 3).body) == ["docs"]
+    assert tree(invoke, key, "/copy").status == 404
+    inboxes = invoke("ListInboxesFunction", key=key).body["data"]
+    assert {i["id"] for i in inboxes} == {source["docs"]["id"], source["sub"]["id"]}
+    assert sorted(search(invoke, key, "walrus")) == sorted(f["id"] for f in source["files"])
+    assert mkdir(invoke, key, "/copy").status == 201  # the path was never taken
+
+
+def test_a_copy_whose_transaction_fails_leaves_nothing_and_drops_the_copied_bytes(
+    invoke, admin, bucket, ingest, monkeypatch
+):
+    # Given the destination path is taken after the copy checked it (just before it commits)
+    key = admin["key"]
+    source = copy_source(invoke, key, ingest)
+    objects_before = set(bucket.object_keys())
+    real_transact = folder_service.table.transact
+
+    def path_taken_meanwhile(operations: list[dict[str, Any]]) -> None:
+        if len(operations) > 3:  # the copy's transaction, not the concurrent create's
+            assert mkdir(invoke, key, "/copy").status == 201
+        real_transact(operations)
+
+    monkeypatch.setattr(folder_service.table, "transact", path_taken_meanwhile)
+
+    # When the copy commits
+    reply = invoke(
+        "CopyFolderFunction", key=key, path={"folder_id": source["docs"]["id"]}, body={"path": "/copy"}
+    )
+
+    # Then it is a 409, the concurrent folder is intact and empty, and no copied object is left
+    assert reply.status == 409, reply.body
+    concurrent = tree(invoke, key, "/copy", 2).body
+    assert (concurrent["folders"], concurrent["files"]) == ([], [])
+    assert set(bucket.object_keys()) == objects_before
+
+
+def test_a_copys_files_are_indexed_even_when_their_bytes_events_came_before_their_records(
+    invoke, admin, bucket, ingest, monkeypatch
+):
+    # Given the ingestion handles the events of the copied bytes before the copy's records are written
+    key = admin["key"]
+    source = copy_source(invoke, key, ingest)
+    real_transact = folder_service.table.transact
+
+    def events_first(operations: list[dict[str, Any]]) -> None:
+        ingest.drain()
+        real_transact(operations)
+
+    monkeypatch.setattr(folder_service.table, "transact", events_first)
+
+    # When the copy is made and the ingestion runs
+    copied = invoke(
+        "CopyFolderFunction", key=key, path={"folder_id": source["docs"]["id"]}, body={"path": "/copy"}
+    )
+    monkeypatch.setattr(folder_service.table, "transact", real_transact)
+    ingest.drain()
+
+    # Then every copied file is indexed and found in the copy's scope
+    assert copied.status == 201, copied.body
+    listed = tree(invoke, key, "/copy", 2).body
+    copies = listed["files"] + listed["folders"][0]["files"]
+    assert {f["index_status"] for f in copies} == {"indexed"}
+    assert sorted(search(invoke, key, "walrus", folders=[copied.body["id"]])) == sorted(
+        f["id"] for f in copies
+    )
+    assert (listed["file_count"], listed["folder_count"], listed["folders"][0]["file_count"]) == (2, 1, 1)
+
+
+def test_a_copy_too_large_for_one_transaction_is_a_409_and_writes_nothing(
+    invoke, admin, bucket, ingest, monkeypatch
+):
+    key = admin["key"]
+    source = copy_source(invoke, key, ingest)
+    monkeypatch.setattr(folder_service, "MAX_COPY_WRITES", 6)  # 2 folders (4) + 3 files = 7
+
+    reply = invoke(
+        "CopyFolderFunction", key=key, path={"folder_id": source["docs"]["id"]}, body={"path": "/copy"}
+    )
+
+    assert reply.status == 409 and "at most 6 writes" in reply.body["error"]["message"]
+    assert tree(invoke, key, "/copy").status == 404
+
+
+# -- races -----------------------------------------------------------------------------------------
+def test_a_path_less_inbox_deleted_while_it_moves_into_the_tree_is_not_recreated(invoke, admin, monkeypatch):
+    # Given the inbox is deleted after the move read it and before the move commits
+    key = admin["key"]
+    inbox = invoke("CreateInboxFunction", key=key, body={}).body
+    real_move_ops = folder_store.move_ops
+
+    def deleted_meanwhile(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        assert invoke("DeleteInboxFunction", key=key, path={"inbox_id": inbox["id"]}).status == 204
+        return real_move_ops(*args, **kwargs)
+
+    monkeypatch.setattr(folder_service.store, "move_ops", deleted_meanwhile)
+
+    # When the move commits
+    moved = invoke("MoveFolderFunction", key=key, path={"folder_id": inbox["id"]}, body={"path": "/kept"})
+
+    # Then it fails whole: no inbox, no path index item, the path free
+    assert moved.status == 409, moved.body
+    assert invoke("GetInboxFunction", key=key, path={"inbox_id": inbox["id"]}).status == 404
+    assert folder_store.lookup(admin["workspace"]["id"], "/kept", consistent=True) is None
+    assert mkdir(invoke, key, "/kept").status == 201
+
+
+def test_a_path_less_inbox_moved_into_the_tree_while_it_is_deleted_goes_with_its_path(
+    invoke, admin, monkeypatch
+):
+    # Given the inbox is moved to /moving after the deletion read it (without a path)
+    from parley.services import inboxes as inbox_service
+
+    key = admin["key"]
+    inbox = invoke("CreateInboxFunction", key=key, body={}).body
+    real_delete = inbox_service.store.delete_pathless
+
+    def moved_meanwhile(workspace_id: str, inbox_id: str) -> Any:
+        monkeypatch.setattr(inbox_service.store, "delete_pathless", real_delete)
+        moved = invoke("MoveFolderFunction", key=key, path={"folder_id": inbox_id}, body={"path": "/moving"})
+        assert moved.status == 200, moved.body
+        return real_delete(workspace_id, inbox_id)
+
+    monkeypatch.setattr(inbox_service.store, "delete_pathless", moved_meanwhile)
+
+    # When the deletion goes on
+    deleted = invoke("DeleteInboxFunction", key=key, path={"inbox_id": inbox["id"]})
+
+    # Then it is deleted as the folder it became: no orphan path index item, the path free again
+    assert deleted.status == 204, deleted.body
+    assert invoke("GetInboxFunction", key=key, path={"inbox_id": inbox["id"]}).status == 404
+    assert folder_store.lookup(admin["workspace"]["id"], "/moving", consistent=True) is None
+    assert mkdir(invoke, key, "/moving").status == 201
+
+
+def test_a_file_moved_while_it_is_being_indexed_ends_indexed_under_its_new_folder(
+    invoke, admin, bucket, ingest, monkeypatch
+):
+    # Given the file is moved to /b after the ingestion read it and before it writes its chunks
+    from parley.services import ingestion
+
+    key = admin["key"]
+    a, b = mkdir(invoke, key, "/a").body, mkdir(invoke, key, "/b").body
+    note = upload(key, a["id"], "note.txt", b"the walrus moved house")
+    real_replace = chunk_store.replace_file
+
+    def moved_meanwhile(workspace_id: str, record: dict[str, Any], chunks: list[Any]) -> None:
+        if record["inbox_id"] == a["id"]:
+            moved = invoke(
+                "UpdateFileFunction", key=key, path={"file_id": note["id"]}, body={"folder_id": b["id"]}
+            )
+            assert moved.status == 200, moved.body
+        real_replace(workspace_id, record, chunks)
+
+    monkeypatch.setattr(ingestion.chunks, "replace_file", moved_meanwhile)
+
+    # When the ingestion indexes it
+    ingest.drain()
+
+    # Then its index is under /b, not /a
+    assert search(invoke, key, "walrus", folders=[b["id"]]) == [note["id"]]
+    assert search(invoke, key, "walrus", folders=[a["id"]]) == []

@@ -49,6 +49,17 @@ def subscribe(invoke, key: str, **body: Any) -> Any:
     return invoke("CreateSubscriptionFunction", key=key, body=body)
 
 
+def third_workspace_key(invoke, admin: dict[str, Any]) -> str:
+    """An admin key of a third workspace (besides the streamer's and other_key's)."""
+    third = invoke("CreateWorkspaceFunction", body={"name": "Third"}, key=admin["key"]).body
+    reply = invoke(
+        "CreateApiKeyFunction",
+        key=admin["key"],
+        body={"name": "t", "role": "admin", "workspace_id": third["id"]},
+    )
+    return str(reply.body["secret"])
+
+
 def notifications_of(invoke, key: str) -> list[dict[str, Any]]:
     reply = invoke("ListNotificationsFunction", key=key)
     assert reply.status == 200, reply.body
@@ -138,12 +149,7 @@ def test_a_file_outside_the_shared_folder_is_not_found_through_the_subscription(
 
 def test_a_single_use_link_subscribes_once(invoke, shared, other_key, admin):
     token = link(invoke, shared, single_use=True)["token"]
-    third = invoke("CreateWorkspaceFunction", body={"name": "Third"}, key=admin["key"]).body
-    third_key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "t", "role": "admin", "workspace_id": third["id"]},
-    ).body["secret"]
+    third_key = third_workspace_key(invoke, admin)
 
     first = subscribe(invoke, other_key, link_token=token)
     second = subscribe(invoke, third_key, link_token=token)
@@ -157,46 +163,31 @@ def test_a_single_use_link_subscribes_once(invoke, shared, other_key, admin):
 
 
 def test_two_concurrent_redemptions_of_a_single_use_link_make_one_subscription(
-    invoke, shared, other_key, admin
+    invoke, shared, other_key, admin, monkeypatch
 ):
+    from parley.store import share_links
+
     token = link(invoke, shared, single_use=True)["token"]
-    third = invoke("CreateWorkspaceFunction", body={"name": "Third"}, key=admin["key"]).body
-    third_key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "t", "role": "admin", "workspace_id": third["id"]},
-    ).body["secret"]
-    replies: list[Any] = []
-    barrier = threading.Barrier(2)
+    third_key = third_workspace_key(invoke, admin)
+    # The race, made certain: both redemptions read the link as unused before either writes. (Two
+    # threads through one in-process handler would share its module state, which Lambda never does.)
+    unused = share_links.lookup(sharing.token_hash(token))
+    reads = iter([unused, unused])
+    real_lookup = share_links.lookup
+    monkeypatch.setattr(share_links, "lookup", lambda hashed: next(reads, None) or real_lookup(hashed))
 
-    def redeem(key: str) -> None:
-        barrier.wait()
-        replies.append(subscribe(invoke, key, link_token=token))
+    replies = [subscribe(invoke, key, link_token=token) for key in (other_key, third_key)]
 
-    # Warm both handlers' module state first, so the race is on the table and not on imports
-    invoke("ListSubscriptionsFunction", key=other_key)
-    threads = [threading.Thread(target=redeem, args=(k,)) for k in (other_key, third_key)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    statuses = sorted(r.status for r in replies)
-    assert statuses == [201, 409], [r.body for r in replies]
+    assert [r.status for r in replies] == [201, 409], [r.body for r in replies]
     subscribers = invoke(
         "ListSubscribersFunction", key=shared["key"], path={"folder_id": shared["folder_id"]}
     )
-    assert len(subscribers.body["data"]) == 1
+    assert [s["id"] for s in subscribers.body["data"]] == [replies[0].body["id"]]
 
 
 def test_a_multi_use_link_subscribes_several_workspaces(invoke, shared, other_key, admin):
     token = link(invoke, shared, single_use=False)["token"]
-    third = invoke("CreateWorkspaceFunction", body={"name": "Third"}, key=admin["key"]).body
-    third_key = invoke(
-        "CreateApiKeyFunction",
-        key=admin["key"],
-        body={"name": "t", "role": "admin", "workspace_id": third["id"]},
-    ).body["secret"]
+    third_key = third_workspace_key(invoke, admin)
 
     assert subscribe(invoke, other_key, link_token=token).status == 201
     assert subscribe(invoke, third_key, link_token=token).status == 201
@@ -430,3 +421,96 @@ def test_a_scope_may_not_name_another_workspaces_subscription(invoke, shared, ot
 
     assert reply.status == 422
     assert reply.body["error"]["details"][0]["loc"] == ["body", "subscriptions", "0"]
+
+
+# -- folders moved out of and into a shared folder -----------------------------------------------------
+def indexed(workspace_id: str, file: dict[str, Any], text: str) -> None:
+    from parley.store import chunks as chunk_store
+    from tests.integration.knowledge_support import chunks_of
+
+    chunk_store.replace_file(workspace_id, file, chunks_of(file["id"], [text]))
+
+
+@pytest.fixture
+def shared_tree(invoke, shared, other_key) -> dict[str, Any]:
+    """The streamer's /team shared with the subscriber, /team/inside and /outside each holding one
+    indexed file (the subscription is to /team, given its path by moving the shared inbox there)."""
+    key, streamer = shared["key"], shared["workspace_id"]
+    team = invoke(
+        "MoveFolderFunction", key=key, path={"folder_id": shared["folder_id"]}, body={"path": "/team"}
+    )
+    assert team.status == 200, team.body
+    folders: dict[str, dict[str, Any]] = {}
+    for name, path in (("inside", "/team/inside"), ("outside", "/outside")):
+        folder = invoke("CreateFolderFunction", key=key, body={"path": path}).body
+        file = add_file(key, folder["id"], f"{name}.txt", name.encode())
+        indexed(streamer, file, f"The {name} walrus guide.")
+        folders[name] = {"folder": folder, "file": file}
+    subscription = subscribe(invoke, other_key, link_token=link(invoke, shared)["token"]).body
+    return {**folders, "subscription": subscription}
+
+
+def through_subscription(invoke, other_key: str, subscription: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The file ids the subscriber lists through the subscription, and those its search finds."""
+    listed = invoke(
+        "ListSubscriptionFilesFunction", key=other_key, path={"subscription_id": subscription["id"]}
+    )
+    found = invoke(
+        "SearchKnowledgeFunction",
+        key=other_key,
+        body={"query": "walrus guide", "subscriptions": [subscription["id"]]},
+    )
+    assert listed.status == 200 and found.status == 200, (listed.body, found.body)
+    return {f["id"] for f in listed.body["data"]}, {p["file_id"] for p in found.body["data"]}
+
+
+def subscription_read(invoke, other_key: str, subscription: dict[str, Any], file_id: str) -> int:
+    path = {"subscription_id": subscription["id"], "file_id": file_id}
+    return int(invoke("GetSubscriptionFileFunction", key=other_key, path=path).status)
+
+
+def test_a_folder_moved_out_of_a_shared_folder_leaves_the_subscribers_view(
+    invoke, shared, other_key, shared_tree
+):
+    # Given the subscriber reads and finds the file of /team/inside
+    subscription, inside = shared_tree["subscription"], shared_tree["inside"]
+    assert subscription_read(invoke, other_key, subscription, inside["file"]["id"]) == 200
+    assert inside["file"]["id"] in through_subscription(invoke, other_key, subscription)[1]
+
+    # When the streamer moves /team/inside out of /team
+    moved = invoke(
+        "MoveFolderFunction",
+        key=shared["key"],
+        path={"folder_id": inside["folder"]["id"]},
+        body={"path": "/moved"},
+    )
+
+    # Then its file is neither readable, listed nor found through the subscription
+    assert moved.status == 200, moved.body
+    assert subscription_read(invoke, other_key, subscription, inside["file"]["id"]) == 404
+    listed, found = through_subscription(invoke, other_key, subscription)
+    assert inside["file"]["id"] not in listed | found
+    assert shared["file"]["id"] in listed  # the rest of the share is still there
+
+
+def test_a_folder_moved_into_a_shared_folder_joins_the_subscribers_view(
+    invoke, shared, other_key, shared_tree
+):
+    # Given /outside is not part of the share
+    subscription, outside = shared_tree["subscription"], shared_tree["outside"]
+    assert subscription_read(invoke, other_key, subscription, outside["file"]["id"]) == 404
+    assert outside["file"]["id"] not in set().union(*through_subscription(invoke, other_key, subscription))
+
+    # When the streamer moves it into /team
+    moved = invoke(
+        "MoveFolderFunction",
+        key=shared["key"],
+        path={"folder_id": outside["folder"]["id"]},
+        body={"path": "/team/outside"},
+    )
+
+    # Then its file is readable, listed and found through the subscription
+    assert moved.status == 200, moved.body
+    assert subscription_read(invoke, other_key, subscription, outside["file"]["id"]) == 200
+    listed, found = through_subscription(invoke, other_key, subscription)
+    assert outside["file"]["id"] in listed and outside["file"]["id"] in found

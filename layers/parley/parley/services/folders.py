@@ -6,9 +6,9 @@ Shinkai's files inboxes) are the virtual folders ``/inboxes/<uuid>``: they can b
 moved into the tree (which gives them a path), but nothing is created under ``/inboxes``.
 
 Moves and copies of a subtree are bounded: a move is one transaction (3 writes per folder), so at
-most ``MAX_MOVED_FOLDERS`` folders move at once; a copy makes at most ``MAX_COPIED_FOLDERS`` folders
-and ``MAX_COPIED_FILES`` files; a delete removes at most ``MAX_DELETED_FOLDERS`` folders (each with
-at most services.inboxes.MAX_FILES_DELETED_WITH_INBOX files). Beyond, a 409 says so.
+most ``MAX_MOVED_FOLDERS`` folders move at once; a copy is one transaction too (2 writes per folder,
+1 per file, ``MAX_COPY_WRITES`` in all); a delete removes at most ``MAX_DELETED_FOLDERS`` folders (each
+with at most services.inboxes.MAX_FILES_DELETED_WITH_INBOX files). Beyond, a 409 says so.
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ from parley.store import inboxes as inbox_store
 from parley.store import table
 
 MAX_MOVED_FOLDERS = 32  # 3 writes each + 2 parent counts ≤ 100, DynamoDB's transaction limit
-MAX_COPIED_FOLDERS = 100
-MAX_COPIED_FILES = 200
+# A copy is one transaction: 2 writes per folder, 1 per file and 1 for the destination's parent.
+MAX_COPY_WRITES = 100
+MAX_COPIED_FOLDERS = 49
+MAX_COPIED_FILES = 97
 MAX_DELETED_FOLDERS = 100
 MAX_SUBTREE = 1000
 # A tree listing holds at most this many entries (folders and files); narrow the depth beyond.
 MAX_TREE_ENTRIES = 2000
 _PAGE = 100
+_REINDEX_ATTEMPTS = 4
 _INBOX_PREFIX = "inbox_"
 
 
@@ -407,11 +410,15 @@ def _file_view(folder_path: str, record: dict[str, Any]) -> FolderFile:
 
 # -- copying folders -------------------------------------------------------------------------------
 def copy(principal: Principal, folder_id: str, new_path: str) -> Folder:
-    """Copy the folder's subtree to ``new_path``: new folders, new file records and S3 copies (which
-    the ingestion indexes as any upload). If a step fails, what was copied is deleted again."""
+    """Copy the folder's subtree to ``new_path``, all or nothing: the bytes are copied in S3 first (to
+    the new files' keys: objects without a record, which nothing lists, reads or indexes), then every
+    folder and file record of the copy is written in one transaction, so a copy that fails or is cut
+    short leaves nothing at ``new_path``."""
+    from parley.store import files as file_store
+
     workspace_id = principal.workspace_id
     new_path = check_path(new_path)
-    members = subtree(workspace_id, folder_id)
+    members = sorted(subtree(workspace_id, folder_id), key=lambda m: m["path"].count("/"))
     top_path = members[0]["path"]
     if (new_path + "/").startswith(top_path + "/"):
         raise errors.BadRequest(f"Cannot copy folder {top_path} into itself ({new_path}).")
@@ -420,32 +427,114 @@ def copy(principal: Principal, folder_id: str, new_path: str) -> Folder:
             f"Folder {top_path} has {len(members)} folders in its subtree; at most {MAX_COPIED_FOLDERS} "
             "are copied at once."
         )
-    file_total = sum(int(m.get("file_count", 0)) for m in members)
-    if file_total > MAX_COPIED_FILES:
-        raise errors.Conflict(
-            f"Folder {top_path} has {file_total} files in its subtree; at most {MAX_COPIED_FILES} are "
-            "copied at once."
-        )
+    parent_id = _parent_for_write(workspace_id, new_path)
     if _resolve(workspace_id, new_path) is not None:
         raise errors.Conflict(f"Path already exists: {new_path}")
-    created: list[dict[str, Any]] = []
+    folders, records, sources = _plan_copy(workspace_id, members, top_path, new_path)
+    writes = 2 * len(folders) + len(records) + (1 if parent_id else 0)
+    if len(records) > MAX_COPIED_FILES or writes > MAX_COPY_WRITES:
+        raise errors.Conflict(
+            f"Folder {top_path} has {len(folders)} folders and {len(records)} files in its subtree; a copy "
+            f"is one transaction of at most {MAX_COPY_WRITES} writes (2 per folder, 1 per file, 1 for the "
+            f"parent) and at most {MAX_COPIED_FILES} files. Copy some of its subfolders separately."
+        )
+    operations = [op for folder in folders for op in store.new_folder_ops(workspace_id, folder)]
+    operations += [file_store.put_new_op(workspace_id, record) for record in records]
+    if parent_id:
+        operations.append(store.parent_count_op(workspace_id, parent_id, store.parent_of(new_path), 1))
+    _copy_bytes(sources, records)
     try:
-        for member in sorted(members, key=lambda m: m["path"].count("/")):
-            target = new_path + member["path"][len(top_path) :]
-            folder = _create(workspace_id, target)
-            created.append(folder)
-            for record in _current_files(workspace_id, member["id"]):
-                copy_record(workspace_id, record, folder["id"], record["name"])
+        table.transact(operations)
+    except table.TransactionCancelled as exc:
+        _drop_bytes(records)
+        if parent_id and exc.failed_at(len(operations) - 1):
+            raise errors.NotFound(f"Parent folder {store.parent_of(new_path)} not found.") from exc
+        raise errors.Conflict(f"Path already exists or was taken meanwhile: {new_path}") from exc
     except Exception:
-        for folder in reversed(created):
-            try:
-                delete(principal, folder["id"])
-            except Exception:
-                from parley.observability import logger
-
-                logger.exception("could not undo a failed folder copy", extra={"folder_id": folder["id"]})
+        _drop_bytes(records)
         raise
-    return view(require(workspace_id, created[0]["id"], consistent=True))
+    _notify_copies(sources, records)
+    return view(require(workspace_id, folders[0]["id"], consistent=True))
+
+
+def _plan_copy(
+    workspace_id: str, members: list[dict[str, Any]], top_path: str, new_path: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The copy's folders (by depth, with their counts), its file records (uploaded, to be indexed)
+    and the source record of each."""
+    from parley.services import files as file_service
+
+    now = clock.iso()
+    folders: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+    sources: list[dict[str, Any]] = []
+    for member in members:
+        folder = {
+            "id": f"inbox_{ids.uuid4_ulid()}",
+            "path": new_path + member["path"][len(top_path) :],
+            "folder_count": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        parent = next((f for f in folders if f["path"] == store.parent_of(folder["path"])), None)
+        if parent is not None:
+            parent["folder_count"] += 1
+        found = _current_files(workspace_id, member["id"])
+        for source in found:
+            fields = {"checksum": source.get("checksum"), "uploaded_at": now}
+            records.append(
+                file_service.new_file(
+                    workspace_id,
+                    folder["id"],
+                    source["name"],
+                    source["content_type"],
+                    int(source["size"]),
+                    status="uploaded",
+                    **{k: v for k, v in fields.items() if v is not None},
+                )
+            )
+            sources.append(source)
+        folders.append({**folder, "file_count": len(found)})
+    return folders, records, sources
+
+
+def _copy_bytes(sources: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+    from parley.store import blobs
+
+    try:
+        for source, record in zip(sources, records, strict=True):
+            blobs.copy(source["s3_key"], record["s3_key"])
+    except Exception as exc:
+        _drop_bytes(records)
+        if table.error_code(exc) in ("NoSuchKey", "404"):
+            raise errors.Conflict(
+                "A file of the folder was deleted while it was being copied; try again."
+            ) from exc
+        raise
+
+
+def _drop_bytes(records: list[dict[str, Any]]) -> None:
+    """Best effort: objects no record names are invisible anyway, this only saves their storage."""
+    from parley.observability import logger
+    from parley.store import blobs
+
+    try:
+        blobs.delete_keys([record["s3_key"] for record in records])
+    except Exception:
+        logger.exception("could not delete the bytes of a failed folder copy")
+
+
+def _notify_copies(sources: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+    """Copy the bytes once more now that the records exist: the ingestion ignored the first copy's
+    event if it came before the records (no record, nothing to index), this one it indexes."""
+    from parley.observability import logger
+    from parley.store import blobs
+
+    for source, record in zip(sources, records, strict=True):
+        try:
+            blobs.copy(source["s3_key"], record["s3_key"])
+        except Exception:  # the copy stands; this file may stay unindexed (docs/folders.md)
+            logger.exception("could not re-notify a copied file", extra={"file_id": record["id"]})
 
 
 def _current_files(workspace_id: str, inbox_id: str) -> list[dict[str, Any]]:
@@ -543,13 +632,23 @@ def _reindex_in_place(workspace_id: str, record: dict[str, Any]) -> None:
         )
         for c in stored
     ]
-    if not found:  # nothing indexed yet: the ingestion reads the new inbox from the record
+    if not found:  # nothing indexed yet: the ingestion checks the inbox when it commits the index
         return
-    try:
-        chunk_store.replace_file(workspace_id, record, found)
-    except Exception:
-        logger.exception("could not move a moved file's index", extra={"file_id": record["id"]})
-        raise
+    from parley.store import files as file_store
+
+    # Another move may commit between this one's and its index write: the index ends under the inbox
+    # the record names once no move is left in flight (each writer re-reads after its write).
+    for _ in range(_REINDEX_ATTEMPTS):
+        try:
+            chunk_store.replace_file(workspace_id, record, found)
+        except Exception:
+            logger.exception("could not move a moved file's index", extra={"file_id": record["id"]})
+            raise
+        current = file_store.get(workspace_id, record["id"], consistent=True)
+        if current is None or current["inbox_id"] == record["inbox_id"]:
+            return
+        record = current
+    logger.warning("a moved file kept moving while its index moved", extra={"file_id": record["id"]})
 
 
 def copy_file(principal: Principal, file_id: str, folder_id: str, name: str | None) -> File:

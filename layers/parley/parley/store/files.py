@@ -59,6 +59,14 @@ def get_many(workspace_id: str, file_ids: list[str]) -> dict[str, dict[str, Any]
 def create(workspace_id: str, record: Mapping[str, Any]) -> None:
     """Write a new record and count it in its inbox; raises table.TransactionCancelled (position 1:
     the inbox is gone)."""
+    table.transact(
+        [put_new_op(workspace_id, record), inboxes.count_files_op(workspace_id, record["inbox_id"], 1)]
+    )
+
+
+def put_new_op(workspace_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The write of a new record alone (its inbox's count is the caller's: a folder copy writes the
+    counts of the inboxes it creates in the same transaction)."""
     item = {
         "PK": workspace_pk(workspace_id),
         "SK": _sk(record["id"]),
@@ -66,12 +74,7 @@ def create(workspace_id: str, record: Mapping[str, Any]) -> None:
         "ListSK": f"{record['name']}#{record['id']}",
         **record,
     }
-    table.transact(
-        [
-            table.put_op(item, "attribute_not_exists(PK)"),
-            inboxes.count_files_op(workspace_id, record["inbox_id"], 1),
-        ]
-    )
+    return table.put_op(item, "attribute_not_exists(PK)")
 
 
 def move(workspace_id: str, record: Mapping[str, Any], inbox_id: str, name: str, now: str) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def children(
 
 
 # -- writes -----------------------------------------------------------------------------------------
-def _parent_count_op(workspace_id: str, parent_id: str, parent_path: str, delta: int) -> dict[str, Any]:
+def parent_count_op(workspace_id: str, parent_id: str, parent_path: str, delta: int) -> dict[str, Any]:
     """Move the parent's subfolder count; fails unless the parent is still the folder at that path."""
     return table.update_op(
         workspace_pk(workspace_id),
@@ -121,14 +121,20 @@ def create(workspace_id: str, inbox: Mapping[str, Any], parent_id: str | None) -
 
     Raises table.TransactionCancelled: position 1 the path exists, position 2 the parent is gone."""
     path = inbox["path"]
-    item = {"PK": workspace_pk(workspace_id), "SK": _inbox_sk(inbox["id"]), "file_count": 0, **inbox}
-    operations = [
-        table.put_op(item, "attribute_not_exists(PK)"),
-        table.put_op(_index_item(workspace_id, path, inbox["id"]), "attribute_not_exists(PK)"),
-    ]
+    operations = new_folder_ops(workspace_id, inbox)
     if parent_id is not None:
-        operations.append(_parent_count_op(workspace_id, parent_id, parent_of(path), 1))
+        operations.append(parent_count_op(workspace_id, parent_id, parent_of(path), 1))
     table.transact(operations)
+
+
+def new_folder_ops(workspace_id: str, inbox: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The writes of a new folder: its inbox (position 0) and its path index item (position 1), each
+    failing if it exists. Its parent's count is the caller's (``parent_count_op``)."""
+    item = {"PK": workspace_pk(workspace_id), "SK": _inbox_sk(inbox["id"]), "file_count": 0, **inbox}
+    return [
+        table.put_op(item, "attribute_not_exists(PK)"),
+        table.put_op(_index_item(workspace_id, inbox["path"], inbox["id"]), "attribute_not_exists(PK)"),
+    ]
 
 
 def move_ops(
@@ -179,9 +185,9 @@ def move_ops(
             table.put_op(_index_item(workspace_id, new_path, inbox["id"]), "attribute_not_exists(PK)")
         )
     if old_parent is not None:
-        operations.append(_parent_count_op(workspace_id, old_parent[0], old_parent[1], -1))
+        operations.append(parent_count_op(workspace_id, old_parent[0], old_parent[1], -1))
     if new_parent is not None:
-        operations.append(_parent_count_op(workspace_id, new_parent[0], new_parent[1], 1))
+        operations.append(parent_count_op(workspace_id, new_parent[0], new_parent[1], 1))
     return operations
 
 
