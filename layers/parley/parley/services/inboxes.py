@@ -9,7 +9,7 @@ from parley.http import Principal
 from parley.models.base import ListQuery, Page
 from parley.models.files import CreateInbox, Inbox, UpdateInbox
 from parley.observability import logger
-from parley.store import blobs
+from parley.store import blobs, table
 from parley.store import files as file_store
 from parley.store import inboxes as store
 
@@ -60,8 +60,13 @@ def delete(principal: Principal, inbox_id: str) -> None:
 
         if not folders.delete_folder_record(workspace_id, inbox):
             raise errors.NotFound(f"Inbox {inbox_id} not found.")
-    elif store.delete(workspace_id, inbox_id) is None:
-        raise errors.NotFound(f"Inbox {inbox_id} not found.")
+    else:
+        try:
+            deleted = store.delete_pathless(workspace_id, inbox_id)
+        except table.ConditionFailed:
+            return delete(principal, inbox_id)  # moved into the tree meanwhile: delete it as a folder
+        if deleted is None:
+            raise errors.NotFound(f"Inbox {inbox_id} not found.")
     from parley.services import sharing  # a shared folder's subscriptions end with it
 
     sharing.end_shares(workspace_id, [inbox_id], "the folder was deleted")

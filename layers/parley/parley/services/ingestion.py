@@ -47,6 +47,8 @@ MAX_ATTEMPTS = 5
 
 Outcome = Literal["indexed", "failed", "superseded", "duplicate", "gone", "waiting", "removed", "ignored"]
 _UNSETTLED = (None, "pending")  # no index status (a file from before indexing) or not indexed yet
+# A file moved again while its index was being moved after it: this many rewrites at most.
+_FOLLOW_MOVES = 4
 
 
 # -- the worker's entry points --------------------------------------------------------------------
@@ -131,6 +133,13 @@ def index(workspace_id: str, file_id: str) -> Outcome:
     )
     if settled is None:
         return _after_lost_race(workspace_id, file_id)
+    # A move during indexing found no chunks to move: the index follows the inbox the record names now.
+    for _ in range(_FOLLOW_MOVES):
+        if settled is None or settled["inbox_id"] == record["inbox_id"]:
+            break
+        record = settled
+        chunks.replace_file(workspace_id, record, found)
+        settled = store.get(workspace_id, file_id, consistent=True)
     logger.info("file indexed", extra={"file_id": file_id, "chunks": len(found)})
     return "indexed"
 

@@ -69,12 +69,21 @@ def count_files_op(workspace_id: str, inbox_id: str, delta: int) -> dict[str, An
     return table.update_op(workspace_pk(workspace_id), _sk(inbox_id), add={"file_count": delta})
 
 
-def delete(workspace_id: str, inbox_id: str) -> dict[str, Any] | None:
-    """Remove the inbox item; returns what it was (None if there was none)."""
-    response = table.client().delete_item(
-        TableName=table.table_name(),
-        Key=table.key(workspace_pk(workspace_id), _sk(inbox_id)),
-        ReturnValues="ALL_OLD",
-    )
+def delete_pathless(workspace_id: str, inbox_id: str) -> dict[str, Any] | None:
+    """Remove the inbox item if it has no path; returns what it was (None if there was none). Raises
+    table.ConditionFailed if it has a path now: it was moved into the folder tree meanwhile, and a
+    folder goes with its path index item (parley.services.folders)."""
+    try:
+        response = table.client().delete_item(
+            TableName=table.table_name(),
+            Key=table.key(workspace_pk(workspace_id), _sk(inbox_id)),
+            ConditionExpression="attribute_not_exists(#path)",
+            ExpressionAttributeNames={"#path": "path"},
+            ReturnValues="ALL_OLD",
+        )
+    except Exception as exc:
+        if table.lost_condition(exc):
+            raise table.ConditionFailed(inbox_id) from exc
+        raise
     old = response.get("Attributes")
     return _public(table.from_item(old)) if old else None
