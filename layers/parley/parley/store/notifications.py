@@ -1,8 +1,8 @@
 """Notifications: ``W#<ws>#N`` / ``N#<created_at>#<id>``, the workspace's event log, newest first.
 
 The sort key starts with the RFC 3339 time (UTC, milliseconds, fixed width), so a reverse query lists
-newest first and a ``before`` bound is a key range. An event's notification takes its id from the
-event itself, so a redelivered event writes the same item again instead of a second one. Items carry
+newest first and a ``before`` bound is a key range. An event is recorded once, where it is
+published after the conditional write of its state change (parley.services.events). Items carry
 ``expires_at`` (the table's TTL): notifications are a recent log, not an archive; DynamoDB deletes
 expired items within days, so reads skip them too.
 """
