@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,22 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> HttpResult:
         return self.request("DELETE", path, **kwargs)
+
+    def new_workspace(self, admin_key: str, name: str) -> tuple[str, str]:
+        """A new workspace (``name`` and a unique suffix) made with the deployment admin's key, and
+        the secret of an admin key of it: (workspace id, key secret)."""
+        admin = {"authorization": f"Bearer {admin_key}"}
+        status, _, workspace = self.post(
+            "/v1/workspaces", json={"name": f"{name} {uuid.uuid4().hex[:8]}"}, headers=admin
+        )
+        assert status == 201, workspace
+        status, _, created = self.post(
+            "/v1/api-keys",
+            json={"name": "admin", "role": "admin", "workspace_id": workspace["id"]},
+            headers=admin,
+        )
+        assert status == 201, created
+        return str(workspace["id"]), str(created["secret"])
 
 
 def _json_dumps(value: Any) -> bytes:

@@ -140,24 +140,15 @@ def test_bad_paths_are_refused(api, key, path):
 
 def test_another_workspace_gets_404_for_every_folder_route(api, key, root):
     folder = mkdir(api, key, f"{root}/secret")
-    status, _, workspace = api.post(
-        "/v1/workspaces", json={"name": f"Other {uuid.uuid4().hex[:6]}"}, headers=auth(key)
-    )
-    assert status == 201, workspace
-    status, _, other = api.post(
-        "/v1/api-keys",
-        json={"name": "other", "role": "admin", "workspace_id": workspace["id"]},
-        headers=auth(key),
-    )
-    assert status == 201, other
-    b = auth(other["secret"])
+    _, other_secret = api.new_workspace(key, "Other")
+    b = auth(other_secret)
     path = f"/v1/folders/{folder['id']}"
 
     assert api.get(path, headers=b).status == 404
     assert api.request("PATCH", path, json={"path": "/x"}, headers=b).status == 404
     assert api.post(f"{path}/copy", json={"path": "/x"}, headers=b).status == 404
     assert api.delete(path, headers=b).status == 404
-    assert tree(api, other["secret"], f"{root}/secret").status == 404
+    assert tree(api, other_secret, f"{root}/secret").status == 404
     assert api.post("/v1/folders", json={"path": f"{root}/secret/child"}, headers=b).status == 404
     assert (
         api.post("/v1/knowledge/search", json={"query": "x", "folders": [folder["id"]]}, headers=b).status

@@ -4,7 +4,6 @@ and in a job; unsharing, revoking, expiry and deleting the folder each end acces
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Any
 
@@ -17,7 +16,6 @@ pytestmark = pytest.mark.e2e
 INDEX_WAIT_SECONDS = 30
 BOUNDARY = "sharing-boundary"
 GUIDE = b"Shared brewing guide: green tea is brewed for exactly three minutes at eighty degrees.\n"
-_names = itertools.count()
 
 
 def auth(key: str) -> dict[str, str]:
@@ -26,17 +24,8 @@ def auth(key: str) -> dict[str, str]:
 
 def new_workspace(api: ApiClient, key: str, name: str) -> dict[str, Any]:
     """A new workspace and the headers of an admin key of it."""
-    status, _, workspace = api.post(
-        "/v1/workspaces", json={"name": f"{name} {next(_names)}"}, headers=auth(key)
-    )
-    assert status == 201, workspace
-    status, _, created = api.post(
-        "/v1/api-keys",
-        json={"name": "admin", "role": "admin", "workspace_id": workspace["id"]},
-        headers=auth(key),
-    )
-    assert status == 201, created
-    return {"id": workspace["id"], "h": auth(created["secret"])}
+    workspace_id, secret = api.new_workspace(key, name)
+    return {"id": workspace_id, "h": auth(secret)}
 
 
 def upload(api: ApiClient, headers: dict[str, str], folder_id: str, name: str, data: bytes) -> dict[str, Any]:

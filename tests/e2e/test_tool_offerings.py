@@ -5,7 +5,6 @@ its workspace."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +14,6 @@ from tests.e2e.devstack_process import ApiClient
 
 pytestmark = pytest.mark.e2e
 
-_names = itertools.count()
 LOOKUP = {
     "type": "function",
     "function": {
@@ -35,21 +33,6 @@ FREE = {"usage_type": {"per_use": "free"}}
 
 def auth(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
-
-
-def new_workspace(api: ApiClient, key: str) -> tuple[str, str]:
-    """A new workspace and an admin key of it."""
-    status, _, workspace = api.post(
-        "/v1/workspaces", json={"name": f"Tools {next(_names)}"}, headers=auth(key)
-    )
-    assert status == 201, workspace
-    status, _, created = api.post(
-        "/v1/api-keys",
-        json={"name": "admin", "role": "admin", "workspace_id": workspace["id"]},
-        headers=auth(key),
-    )
-    assert status == 201, created
-    return workspace["id"], created["secret"]
 
 
 def new_agent(api: ApiClient, key: str, tools: list[dict[str, Any]]) -> str:
@@ -72,7 +55,7 @@ def offering_path(tool_key: str) -> str:
 
 @pytest.fixture
 def offerer(api: ApiClient, key: str) -> dict[str, str]:
-    workspace_id, secret = new_workspace(api, key)
+    workspace_id, secret = api.new_workspace(key, "Tools")
     agent_id = new_agent(api, secret, [LOOKUP, NOTE])
     return {
         "workspace_id": workspace_id,
@@ -84,7 +67,7 @@ def offerer(api: ApiClient, key: str) -> dict[str, str]:
 
 @pytest.fixture
 def other(api: ApiClient, key: str) -> dict[str, str]:
-    workspace_id, secret = new_workspace(api, key)
+    workspace_id, secret = api.new_workspace(key, "Tools")
     return {"workspace_id": workspace_id, "key": secret}
 
 

@@ -4,7 +4,6 @@ the errors in the node's shape: another node, a paid requirement or payment, bad
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
@@ -16,21 +15,11 @@ pytestmark = pytest.mark.e2e
 
 BOUNDARY = "shinkai-subscriptions"
 FREE = {"is_free": True, "folder_description": "Brewing guides"}
-_names = itertools.count()
 
 
 def new_workspace(api: ApiClient, key: str) -> dict[str, Any]:
-    status, _, workspace = api.post(
-        "/v1/workspaces", json={"name": f"Shinkai sharing {next(_names)}"}, headers=bearer(key)
-    )
-    assert status == 201, workspace
-    status, _, created = api.post(
-        "/v1/api-keys",
-        json={"name": "admin", "role": "admin", "workspace_id": workspace["id"]},
-        headers=bearer(key),
-    )
-    assert status == 201, created
-    return {"id": workspace["id"], "h": bearer(created["secret"])}
+    workspace_id, secret = api.new_workspace(key, "Shinkai sharing")
+    return {"id": workspace_id, "h": bearer(secret)}
 
 
 @pytest.fixture
