@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Response, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Response, Route, ViewportSize, expect, sync_playwright
 
 from tests.e2e.devstack_process import REPO_ROOT, ApiClient, RunningDevstack
 
@@ -38,6 +38,8 @@ SCRIPT = [
     {"match": "(?i)at length", "reply": SLOW_REPLY, "stream_delay_ms": 400},
     {"match": "(?i)weather", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]},
 ]
+# A thread's message listing (not a message's own routes, such as its feedback).
+MESSAGE_LIST = re.compile(r"/v1/conversations/[^/]+/messages\?")
 WEATHER = {
     "type": "function",
     "function": {
@@ -326,6 +328,38 @@ def test_a_job_is_chatted_in_renamed_completed_and_archived(page: Page, key: str
     expect(page.get_by_label("Message", exact=True)).to_be_hidden()
     page.get_by_label("Show jobs that are", exact=True).select_option("archived")
     expect(page.get_by_role("list", name="Jobs")).to_contain_text("Guide job · archived")
+
+
+def test_a_reply_that_lands_while_the_thread_opens_is_shown(page: Page, api: ApiClient, key: str) -> None:
+    # Given a job whose first turn ends after the page loaded its messages but before it looked at
+    # the turn (the page is then not yet subscribed, so no frame tells it): the first message load
+    # is answered as it stood before the reply, once the turn has ended
+    loads: list[str] = []
+
+    def answer_from_before_the_reply(route: Route) -> None:
+        loads.append(route.request.url)
+        if len(loads) > 1:
+            return route.continue_()
+        conversation = route.request.url.split("/messages?")[0].split("/v1/")[1]
+        status, _, turns = api.get(f"/v1/{conversation}/turns", headers=auth(key))
+        assert status == 200 and len(turns["data"]) == 1, turns
+        status, _, turn = api.get(f"/v1/{conversation}/turns/{turns['data'][0]['id']}?wait=10", headers=auth(key))
+        assert status == 200 and turn["status"] == "completed", turn
+        response = route.fetch()
+        listing = response.json()
+        listing["data"] = [message for message in listing["data"] if message["role"] == "user"]
+        route.fulfill(response=response, json=listing)
+
+    page.route(MESSAGE_LIST, answer_from_before_the_reply)
+    sign_in(page, key)
+    show(page, "Jobs")
+    page.get_by_label("Job title", exact=True).fill("Quick job")
+    page.get_by_label("First prompt (optional: starts the first turn)").fill("Be quick")
+    page.get_by_role("button", name="New job", exact=True).click()
+
+    # Then the page still shows the reply
+    expect(page.get_by_role("heading", name="Quick job")).to_be_visible()
+    expect(replies(page).last).to_have_text("You said: Be quick")
 
 
 def test_a_job_can_be_failed_with_a_reason(page: Page, key: str) -> None:

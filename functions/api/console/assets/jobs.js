@@ -37,5 +37,5 @@ $("new-job-form").addEventListener("submit", act(async () => {
   $("new-job-form").reset();
   // Only an active job is listed by default: show that list, where the new job is.
   $("job-status").value = "active";
-  await openThread(job.id, loadJobs);
+  await openThread(job.id, loadJobs, { turnId: job.first_turn_id });
 }));

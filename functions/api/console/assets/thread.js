@@ -50,8 +50,11 @@ export function closeThread() {
   $("conversation").hidden = true;
 }
 
-/** Open a conversation or a job in the pane; `onChange` refreshes the list it was picked from. */
-export async function openThread(id, onChange) {
+/**
+ * Open a conversation or a job in the pane; `onChange` refreshes the list it was picked from.
+ * `turnId` is a turn the opener started (a new job's first prompt): its reply shows no message yet.
+ */
+export async function openThread(id, onChange, { turnId } = {}) {
   closeThread();
   // Pending from the start: the pane shows (and takes a message) before the socket is subscribed,
   // and a message sent in between must wait, or its first frames go out before anyone listens.
@@ -70,7 +73,8 @@ export async function openThread(id, onChange) {
   } finally {
     opened();
   }
-  await resumeLastTurn();
+  if (turnId) await resumeTurn(turnId, { replyShown: false });
+  else await resumeLastTurn();
   $("message-input").focus();
 }
 
@@ -122,17 +126,23 @@ function setLiveStatus(mode, text) {
   $("live-status").textContent = text;
 }
 
-/** After a reload or a switch, pick up the conversation's last turn where it stands. */
+/** After a reload or a switch, pick up the conversation's last turn (its reply is shown last). */
 async function resumeLastTurn() {
-  const last = [...$("messages").children].at(-1);
-  const turnId = last?.dataset.turnId;
-  if (!turnId) return;
+  const turnId = [...$("messages").children].at(-1)?.dataset.turnId;
+  if (turnId) await resumeTurn(turnId, { replyShown: true });
+}
+
+/** Pick up a turn where it stands. */
+async function resumeTurn(turnId, { replyShown }) {
   const turn = await get(conversationPath(`/turns/${turnId}`));
   if (WAITING.has(turn.status)) return watchTurn(turn.id);
   if (turn.status === "requires_action") {
     state.inFlight.add(turn.id);
     $("cancel-turn").hidden = false;
   }
+  // A turn that ended after the messages were loaded, before the page subscribed, sent its frames
+  // to no one: its reply is loaded now.
+  if (!replyShown) return finishTurn(turn);
   showTurn(turn);
 }
 
