@@ -339,11 +339,12 @@ def test_a_reply_that_lands_while_the_thread_opens_is_shown(page: Page, api: Api
     def answer_from_before_the_reply(route: Route) -> None:
         loads.append(route.request.url)
         if len(loads) > 1:
-            return route.continue_()
-        conversation = route.request.url.split("/messages?")[0].split("/v1/")[1]
-        status, _, turns = api.get(f"/v1/{conversation}/turns", headers=auth(key))
-        assert status == 200 and len(turns["data"]) == 1, turns
-        status, _, turn = api.get(f"/v1/{conversation}/turns/{turns['data'][0]['id']}?wait=10", headers=auth(key))
+            route.continue_()
+            return
+        turns = route.request.url.split("/messages?")[0].split("/v1/")[1] + "/turns"
+        status, _, listed = api.get(f"/v1/{turns}", headers=auth(key))
+        assert status == 200 and len(listed["data"]) == 1, listed
+        status, _, turn = api.get(f"/v1/{turns}/{listed['data'][0]['id']}?wait=10", headers=auth(key))
         assert status == 200 and turn["status"] == "completed", turn
         response = route.fetch()
         listing = response.json()

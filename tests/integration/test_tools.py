@@ -317,6 +317,22 @@ def test_a_redelivered_record_of_a_paused_turn_changes_nothing(invoke, conversat
     assert [m["role"] for m in messages_of(invoke, key, conv["id"])] == ["user", "assistant"]
 
 
+def test_a_pause_is_one_notification_written_with_it(invoke, conversation, queue):
+    key, conv = conversation
+    send(invoke, key, conv["id"], "What is the weather in Paris?")
+    records = queue.receive()
+
+    queue.deliver(records)
+    queue.deliver(records)  # at-least-once: the pause is not written, nor told, twice
+
+    listed = invoke("ListNotificationsFunction", key=key)
+    assert listed.status == 200, listed.body
+    [notification] = listed.body["data"]
+    assert notification["type"] == "turn.requires_action"
+    [call] = notification["data"]["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather"
+
+
 # -- what the model got wrong, and the loop's bounds -----------------------------------------------
 def test_an_unknown_tool_is_answered_with_a_tool_error_and_the_turn_goes_on(invoke, conversation, queue):
     key, conv = conversation

@@ -89,6 +89,7 @@ class Paused:
 
     pending: list[tool_loop.Pending]
     expires_at: str
+    event: dict[str, Any]  # turn.requires_action's detail, its notification written with the pause
 
 
 def run_turn(workspace_id: str, conversation_id: str, turn_id: str, *, sinks: Sequence[Sink] = ()) -> str:
@@ -179,15 +180,12 @@ def _run_claimed(turn: dict[str, Any], sinks: Sequence[Sink]) -> str:
     except tool_loop.LoopEnded as ended:
         return _loop_ended(turn, steps, ended.outcome, stream)
     if isinstance(outcome, Paused):
-        required_action = {
-            "type": "submit_tool_outputs",
-            "submit_tool_outputs": {"tool_calls": [tool_loop.required_call(p) for p in outcome.pending]},
-        }
-        events.turn_event(
-            turn, "requires_action", required_action=required_action, expires_at=outcome.expires_at
-        )
+        events.publish("turn.requires_action", outcome.event, recorded=True)
         stream.finished(
-            "turn.requires_action", steps, required_action=required_action, expires_at=outcome.expires_at
+            "turn.requires_action",
+            steps,
+            required_action=outcome.event["required_action"],
+            expires_at=outcome.expires_at,
         )
         return "requires_action"
     return _complete(turn, conversation, history, outcome, stream)
@@ -476,11 +474,12 @@ def _run_round(
     state.last_message_id = written[-1]["id"]
     timeout = int(agent.get("tool_outputs_timeout_s") or DEFAULT_TOOL_OUTPUTS_TIMEOUT)
     expires_at = clock.iso(clock.now() + timedelta(seconds=timeout)) if pending else None
-    tool_loop.persist_round(
+    pause_event = tool_loop.persist_round(
         turn, state, steps, written, pending=pending, expires_at=expires_at, conversation=context.conversation
     )
     if pending:
-        return Paused(pending=pending, expires_at=expires_at or "")
+        assert pause_event is not None
+        return Paused(pending=pending, expires_at=expires_at or "", event=pause_event)
     messages.append(ChatMessage(role="assistant", content=result.content, tool_calls=calls))
     messages.extend(answered)
     return None

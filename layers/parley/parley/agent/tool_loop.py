@@ -230,19 +230,27 @@ def persist_round(
     pending: list[Pending] | None = None,
     expires_at: str | None = None,
     conversation: dict[str, Any] | None = None,
-) -> None:
+) -> dict[str, Any] | None:
     """One transaction: the round's messages and the turn's loop state (and, with ``pending``, the
-    pause, keeping ``conversation`` for the resumed turn). Raises LoopEnded when the turn is no longer
-    this attempt's to write."""
+    pause, keeping ``conversation`` for the resumed turn, and its event's notification, whose detail
+    it returns for ``events.publish(..., recorded=True)``). Raises LoopEnded when the turn is no
+    longer this attempt's to write."""
     items = [message_store.prepare(message) for message in messages]
     fields: dict[str, Any] = {"loop": state.record(), "steps": steps}
     remove: tuple[str, ...] = ()
+    pause_event: dict[str, Any] | None = None
     if pending:
+        # Imported here: only a turn that pauses pays for them.
+        from parley.services import events, notifications
+
         assert expires_at is not None
         required = {
             "type": "submit_tool_outputs",
             "submit_tool_outputs": {"tool_calls": [required_call(p) for p in pending]},
         }
+        pause_event = events.stamped(
+            events.turn_detail(turn, "requires_action", required_action=required, expires_at=expires_at)
+        )
         fields.update(
             status="requires_action",
             required_action=required,
@@ -268,7 +276,7 @@ def persist_round(
             values={":running": "running", ":attempt": turn["attempts"]},
         ),
     ]
-    if pending:
+    if pause_event is not None:
         operations.append(
             table.update_op(
                 conversation_store.conversation_pk(turn["workspace_id"], turn["conversation_id"]),
@@ -277,6 +285,8 @@ def persist_round(
                 condition=f"attribute_exists(PK) AND attribute_not_exists({AWAITING})",
             )
         )
+        # Last: the failure indexes below count the operations before it.
+        operations.append(notifications.event_op("turn.requires_action", pause_event))
     try:
         table.transact(operations)
     except table.TransactionCancelled as exc:
@@ -292,6 +302,7 @@ def persist_round(
         if pending and exc.failed_at(len(items) + 1):
             raise LoopEnded("busy") from exc
         raise LoopEnded("skipped") from exc  # the messages exist: an earlier delivery wrote this round
+    return pause_event
 
 
 def required_call(pending: Pending) -> dict[str, Any]:

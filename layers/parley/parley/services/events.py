@@ -29,14 +29,22 @@ def client() -> Any:
     return aws.client("events")
 
 
-def publish(detail_type: str, detail: dict[str, Any]) -> None:
+def stamped(detail: dict[str, Any]) -> dict[str, Any]:
+    """An event's detail as published: with the time it occurred."""
+    return {**detail, "occurred_at": clock.iso()}
+
+
+def publish(detail_type: str, detail: dict[str, Any], *, recorded: bool = False) -> None:
+    """Record the event's notification (unless the state change's transaction did: ``recorded``,
+    with a ``stamped`` detail) and put it on the bus for whoever receives it."""
     # Imported here: only a function that publishes pays for them.
     from parley.services import notifications
     from parley.store import webhooks
 
-    detail = {**detail, "occurred_at": clock.iso()}
+    if not recorded:
+        detail = stamped(detail)
+        notifications.record_event(detail_type, detail)
     workspace_id = str(detail["workspace_id"])
-    notifications.record_event(detail_type, detail)
     try:
         if not settings().publish_all_events and not webhooks.any_for_workspace(workspace_id):
             return
@@ -57,14 +65,15 @@ def publish(detail_type: str, detail: dict[str, Any]) -> None:
 
 
 def turn_event(turn: dict[str, Any], status: str, **fields: Any) -> None:
-    publish(
-        f"turn.{status}",
-        {
-            "workspace_id": turn["workspace_id"],
-            "conversation_id": turn["conversation_id"],
-            "turn_id": turn["id"],
-            "request_message_id": turn["request_message_id"],
-            "status": status,
-            **fields,
-        },
-    )
+    publish(f"turn.{status}", turn_detail(turn, status, **fields))
+
+
+def turn_detail(turn: dict[str, Any], status: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "workspace_id": turn["workspace_id"],
+        "conversation_id": turn["conversation_id"],
+        "turn_id": turn["id"],
+        "request_message_id": turn["request_message_id"],
+        "status": status,
+        **fields,
+    }

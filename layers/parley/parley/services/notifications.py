@@ -43,6 +43,18 @@ def record_event(kind: str, detail: Mapping[str, Any]) -> None:
     )
 
 
+def event_op(kind: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """``record_event`` as an operation of the state change's own transaction: then it costs no call
+    of its own, and exists exactly when the change does (``events.publish(..., recorded=True)``)."""
+    return store.put_op(
+        str(detail["workspace_id"]),
+        _notification(
+            ids.new_id("ntf"), kind, describe(kind, detail), dict(detail), str(detail["occurred_at"])
+        ),
+        expires_at=int(time.time()) + _RETENTION_SECONDS,
+    )
+
+
 def describe(kind: str, detail: Mapping[str, Any]) -> str:
     """One line for an event, e.g. ``turn.completed in conversation conv_… (turn turn_…)``."""
     subject = next((f" in {noun} {detail[name]}" for name, noun in _SUBJECTS if detail.get(name)), "")
@@ -92,8 +104,14 @@ def _put(
     try:
         store.put(
             workspace_id,
-            {"id": notification_id, "type": kind, "message": message, "data": data, "created_at": at},
+            _notification(notification_id, kind, message, data, at),
             expires_at=int(time.time()) + _RETENTION_SECONDS,
         )
     except Exception:
         logger.exception("notification not recorded", extra={"type": kind})
+
+
+def _notification(
+    notification_id: str, kind: str, message: str, data: dict[str, Any], at: str
+) -> dict[str, Any]:
+    return {"id": notification_id, "type": kind, "message": message, "data": data, "created_at": at}

@@ -2,7 +2,8 @@
 
 The sort key starts with the RFC 3339 time (UTC, milliseconds, fixed width), so a reverse query lists
 newest first and a ``before`` bound is a key range. An event is recorded once, where it is
-published after the conditional write of its state change (parley.services.events). Items carry
+published after the conditional write of its state change (parley.services.events), or in that
+write's transaction (a turn's pause for tool outputs). Items carry
 ``expires_at`` (the table's TTL): notifications are a recent log, not an archive; DynamoDB deletes
 expired items within days, so reads skip them too.
 """
@@ -27,13 +28,22 @@ def _partition(workspace_id: str) -> str:
 
 def put(workspace_id: str, notification: Mapping[str, Any], *, expires_at: int) -> None:
     """Write (or write again, unchanged) one notification."""
-    item = {
+    item = _item(workspace_id, notification, expires_at)
+    table.client().put_item(TableName=table.table_name(), Item=table.to_item(item))
+
+
+def put_op(workspace_id: str, notification: Mapping[str, Any], *, expires_at: int) -> dict[str, Any]:
+    """``put`` as one operation of a transaction (the state change it tells of)."""
+    return table.put_op(_item(workspace_id, notification, expires_at))
+
+
+def _item(workspace_id: str, notification: Mapping[str, Any], expires_at: int) -> dict[str, Any]:
+    return {
         "PK": _partition(workspace_id),
         "SK": f"{_PREFIX}{notification['created_at']}#{notification['id']}",
         "expires_at": expires_at,
         **notification,
     }
-    table.client().put_item(TableName=table.table_name(), Item=table.to_item(item))
 
 
 def newest(
