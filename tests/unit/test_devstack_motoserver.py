@@ -1,14 +1,16 @@
 """The devstack's moto patches give the answers unpatched moto gives.
 
 One workload (DynamoDB updates, transactions, streams and the item size limit; SQS; EventBridge rules
-with an SQS target) runs twice, each time in a fresh interpreter (the patches change moto's classes
-for the whole process): once on plain moto, once with every patch of ``devstack.motoserver``. The
-two transcripts, minus what differs between any two runs (ids, times, receipt handles), must match.
+with an SQS target) runs three times, each time in a fresh interpreter (the patches change moto's classes
+for the whole process): once on plain moto, once with every patch of ``devstack.motoserver``, and
+once over HTTP against the devstack's moto server. The transcripts, minus what differs between any
+two runs (ids, times, receipt handles), must match.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -145,6 +147,37 @@ def workload() -> list[Any]:
             ExpressionAttributeValues={":t": {"S": "no"}, ":other": {"S": "nope"}},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+        # One expression whose shape passes with some attribute names and not with others (two
+        # paths that overlap, a key attribute set), each way more than once: the patched validator
+        # remembers a shape that passed, for those names alone.
+        for names in (
+            {"#a": "title", "#b": "count"},
+            {"#a": "title", "#b": "title"},
+            {"#a": "title", "#b": "count"},
+            {"#a": "sk", "#b": "count"},
+            {"#a": "title", "#b": "title"},
+            {"#a": "sk", "#b": "count"},
+        ):
+            record(
+                "update of two paths",
+                ddb.update_item,
+                TableName=table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET #a = :a, #b = :b",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":a": {"S": "a"}, ":b": {"N": "7"}},
+                ReturnValues="ALL_NEW",
+            )
+        for _ in range(2):
+            record(
+                "two SET clauses",
+                ddb.update_item,
+                TableName=table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET #a = :a SET #b = :b",
+                ExpressionAttributeNames={"#a": "title", "#b": "count"},
+                ExpressionAttributeValues={":a": {"S": "a"}, ":b": {"N": "7"}},
+            )
         record(
             "bad expression",
             ddb.update_item,
@@ -212,12 +245,15 @@ def workload() -> list[Any]:
         )
 
     # The stream's records: the old images are the copies UpdateItem makes for a table with a stream.
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        transcript.append(["stream records", "in the server's process"])
+    else:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
 
-    shard = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table("streamed").stream_shard
-    assert shard is not None
-    transcript.append(["stream records", scrub([record.to_json() for record in shard.items])])
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table("streamed").stream_shard
+        assert shard is not None
+        transcript.append(["stream records", scrub([record.to_json() for record in shard.items])])
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     queue_url = sqs.create_queue(QueueName="targets")["QueueUrl"]
@@ -249,9 +285,9 @@ def workload() -> list[Any]:
     return transcript
 
 
-def _run(patched: bool) -> list[Any]:
+def _run(mode: str) -> list[Any]:
     completed = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.unit.test_devstack_motoserver", "patched" if patched else "plain"],
+        [sys.executable, "-m", "tests.unit.test_devstack_motoserver", mode],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -264,19 +300,31 @@ def _run(patched: bool) -> list[Any]:
 
 
 def test_patched_moto_answers_as_plain_moto_does() -> None:
-    plain, patched = _run(patched=False), _run(patched=True)
+    plain, patched = _run("plain"), _run("patched")
     assert len(patched) == len(plain)
     for mine, theirs in zip(patched, plain, strict=True):
         assert mine == theirs
     # The workload reached what it is about: updates that succeed, and the size limit on both sides.
     outcomes = {(entry[0], entry[1] == "error") for entry in plain}
     assert {("update", False), ("grow by 4000", False), ("grow by 20000", True)} <= outcomes
+    assert {
+        ("update of two paths", False),
+        ("update of two paths", True),
+        ("two SET clauses", True),
+    } <= outcomes
     assert any(entry[0] == "stream records" and len(entry[1]) >= 8 for entry in plain)
 
 
-def main(mode: str) -> None:
-    import os
+def test_the_devstack_moto_server_answers_over_http_as_plain_moto_does() -> None:
+    # Its patches, and its own dispatch of DynamoDB calls (without moto's Flask app), over HTTP;
+    # the stream's records stay in the server's process.
+    plain, served = _run("plain"), _run("server")
+    assert [entry for entry in served if entry[0] != "stream records"] == [
+        entry for entry in plain if entry[0] != "stream records"
+    ]
 
+
+def main(mode: str) -> None:
     os.environ.update(
         {
             "AWS_ACCESS_KEY_ID": "testing",
@@ -287,6 +335,16 @@ def main(mode: str) -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
+    if mode == "server":
+        from devstack.motoserver import MotoProcess
+
+        server = MotoProcess(0)
+        os.environ["AWS_ENDPOINT_URL"] = server.start()
+        try:
+            print(json.dumps(workload()))
+        finally:
+            server.stop()
+        return
     if mode == "patched":
         from devstack import motoserver
 
