@@ -15,6 +15,7 @@ changes visibility, or until the next in-flight/delayed message becomes visible.
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
 import functools
 import io
@@ -32,8 +33,6 @@ from typing import Any
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 READY = "moto-ready"
-# Every DynamoDB call names its operation in this header: DynamoDB_20120810.GetItem, ...
-DYNAMODB_TARGET_PREFIX = "DynamoDB_"
 
 
 # --------------------------------------------------------------------------------- parent side
@@ -220,7 +219,8 @@ def patch_moto_overheads() -> None:
 
 
 def patch_repeated_work() -> None:
-    """Parse each distinct expression once, size items without moto's generic walk, skip unused copies.
+    """Parse each distinct expression once (lex each condition once), size items without moto's generic
+    walk, skip unused copies.
 
     The same answers for less CPU, on what every exchange repeats: the handlers send a handful of
     UpdateExpression strings over and over (moto tokenizes and parses each twice per call); every
@@ -230,7 +230,7 @@ def patch_repeated_work() -> None:
     SendMessage converts the queue's attribute names from camel case again.
     """
     import jsonpath_ng.ext
-    from moto.dynamodb import models
+    from moto.dynamodb import comparisons, models
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.parsing import expressions
     from moto.sqs import models as sqs_models
@@ -239,6 +239,22 @@ def patch_repeated_work() -> None:
     update_parser: Any = vars(expressions)["UpdateExpressionParser"]
     parse_update: Any = functools.lru_cache(maxsize=512)(update_parser.make.__func__)
     update_parser.make = classmethod(lambda cls, expression: parse_update(cls, expression))
+
+    # A condition's tokens depend on its text alone; each parse gets fresh ones (with new child lists).
+    condition_parser: Any = comparisons.ConditionExpressionParser
+    lex_condition = condition_parser._lex_condition_expression
+    token_cache: dict[str, tuple[Any, ...]] = {}
+
+    def lex_condition_expression(self: Any) -> Any:
+        text = self.condition_expression
+        tokens = token_cache.get(text)
+        if tokens is None:
+            tokens = tuple(lex_condition(self))
+            if len(token_cache) < 512:
+                token_cache[text] = tokens
+        return collections.deque(token._replace(children=[]) for token in tokens)
+
+    condition_parser._lex_condition_expression = lex_condition_expression
 
     # SQS spells every queue attribute name over again on each SendMessage: a pure string function.
     sqs_models.camelcase_to_underscores = functools.lru_cache(maxsize=256)(
@@ -535,15 +551,24 @@ def _notify(queue: Any) -> None:
 
 def serve(port: int) -> None:
     """Run the moto server until SIGTERM/SIGINT or until the parent closes our stdin."""
-    from moto.core.request import Request
     from moto.dynamodb.responses import DynamoHandler
+    from moto.events.responses import EventsHandler
     from moto.moto_server.werkzeug_app import (
+        BackendRequest,
         DomainDispatcherApplication,
         MotoRequestHandler,
         create_backend_app,
     )
+    from moto.sqs.responses import SQSResponse
     from werkzeug.exceptions import HTTPException
     from werkzeug.serving import make_server
+
+    # The X-Amz-Target prefix each JSON-protocol service names its operations with.
+    direct = {
+        "DynamoDB_": DynamoHandler.dispatch,
+        "AmazonSQS.": SQSResponse.dispatch,
+        "AWSEvents.": EventsHandler.dispatch,
+    }
 
     class KeepAliveHandler(MotoRequestHandler):
         """Werkzeug closes every connection, so each AWS call would pay a new TCP connection and a new
@@ -584,24 +609,20 @@ def serve(port: int) -> None:
             """Every AWS call would otherwise print a line."""
 
         def run_wsgi(self) -> None:
-            if self.headers.get("X-Amz-Target", "").startswith(DYNAMODB_TARGET_PREFIX):
-                self._dispatch_dynamodb()
+            target = self.headers.get("X-Amz-Target", "")
+            dispatch = next((d for prefix, d in direct.items() if target.startswith(prefix)), None)
+            if dispatch is None:
+                super().run_wsgi()  # S3 (no target header), and whatever else is rare
             else:
-                super().run_wsgi()
+                self._dispatch_directly(dispatch)
 
-        def _dispatch_dynamodb(self) -> None:
-            """Most of what the devstack asks is DynamoDB: handed to moto's handler as moto's in-process
-            mock hands it (a request built from the HTTP message), without the Flask app that the
-            server puts in between: its routing, request context and response object, per call."""
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            request = Request.from_primitives(
-                self.command,
-                f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}",
-                dict(self.headers),
-                body,
-            )
+        def _dispatch_directly(self, dispatch: Any) -> None:
+            """Almost every call the devstack makes is DynamoDB, SQS or EventBridge: handed to moto's
+            handler with the request Flask would have made of it, without Flask's routing, request
+            context and response object in between, per call."""
+            request = BackendRequest(self.make_environ())
             try:
-                status, headers, content = DynamoHandler.dispatch(request, request.raw_url, request.headers)
+                status, headers, content = dispatch(request, request.raw_url, dict(request.headers))
             except HTTPException as exc:  # what the Flask app would have answered for it
                 status, headers, content = exc.code or 500, dict(exc.get_headers()), exc.get_body()
             data = content.encode() if isinstance(content, str) else bytes(content)
