@@ -459,6 +459,7 @@ def patch_update_validation() -> None:
     key attribute set), given its attribute names and the table's keys: once those passed for an
     expression, they pass again. The copy (the other processors resolve values into the tree in
     place) is a plain structural one: a tree's nodes hold only their type, children and parent.
+    And each processor's map of node types to handlers is built once, not once per node visited.
     """
     from moto.dynamodb.parsing import ast_nodes, validators
 
@@ -509,6 +510,30 @@ def patch_update_validation() -> None:
 
     validators.UpdateExpressionValidator.__init__ = init  # type: ignore[method-assign]
     validators.UpdateExpressionValidator.validate = validate  # type: ignore[method-assign]
+
+    # Each processor rebuilds its map of node types to its own bound methods (a constant dict
+    # literal in every one of them) for every node it visits, twice: built once per processor here.
+    traverser: Any = ast_nodes.DepthFirstTraverser  # type: ignore[attr-defined]
+
+    def processing_map(self: Any) -> dict[Any, Any]:
+        built = self.__dict__.get("parley_processing_map")
+        if built is None:
+            built = self.__dict__["parley_processing_map"] = self._processing_map()
+            self.__dict__["parley_node_types"] = tuple(built)
+        return built
+
+    def nodes_to_be_processed(self: Any) -> tuple[Any, ...]:
+        processing_map(self)
+        return self.__dict__["parley_node_types"]
+
+    def process(self: Any, node: Any) -> Any:
+        for node_type, processor in processing_map(self).items():
+            if isinstance(node, node_type):
+                return processor(node)
+        return None
+
+    traverser.nodes_to_be_processed = nodes_to_be_processed
+    traverser.process = process
 
 
 # Set on a parsed UpdateExpression tree (cached by patch_repeated_work): the (attribute names, table
