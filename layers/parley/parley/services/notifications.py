@@ -26,33 +26,20 @@ _SUBJECTS = (("job_id", "job"), ("conversation_id", "conversation"))
 
 def record(workspace_id: str, kind: str, message: str, data: Mapping[str, Any] | None = None) -> None:
     """Add a notification to the workspace's log now (never raises)."""
-    _put(workspace_id, ids.new_id("ntf"), kind, message, dict(data or {}), clock.iso())
+    _put(workspace_id, _notification(kind, message, dict(data or {}), clock.iso()))
 
 
 def record_event(kind: str, detail: Mapping[str, Any]) -> None:
     """The notification of an event being published (turn.*, job.*), at the time its detail says it
     occurred. An event is published once per state change (each is a conditional write), so a
     redelivered turn that finds its change made publishes, and records, nothing again."""
-    _put(
-        str(detail["workspace_id"]),
-        ids.new_id("ntf"),
-        kind,
-        describe(kind, detail),
-        dict(detail),
-        str(detail["occurred_at"]),
-    )
+    _put(str(detail["workspace_id"]), _of_event(kind, detail))
 
 
 def event_op(kind: str, detail: Mapping[str, Any]) -> dict[str, Any]:
     """``record_event`` as an operation of the state change's own transaction: then it costs no call
     of its own, and exists exactly when the change does (``events.publish(..., recorded=True)``)."""
-    return store.put_op(
-        str(detail["workspace_id"]),
-        _notification(
-            ids.new_id("ntf"), kind, describe(kind, detail), dict(detail), str(detail["occurred_at"])
-        ),
-        expires_at=int(time.time()) + _RETENTION_SECONDS,
-    )
+    return store.put_op(str(detail["workspace_id"]), _of_event(kind, detail), expires_at=_expires_at())
 
 
 def describe(kind: str, detail: Mapping[str, Any]) -> str:
@@ -98,20 +85,20 @@ def list_for(workspace_id: str, limit: int, before: str | None, at_or_before: bo
     return found[:limit]
 
 
-def _put(
-    workspace_id: str, notification_id: str, kind: str, message: str, data: dict[str, Any], at: str
-) -> None:
+def _put(workspace_id: str, notification: dict[str, Any]) -> None:
     try:
-        store.put(
-            workspace_id,
-            _notification(notification_id, kind, message, data, at),
-            expires_at=int(time.time()) + _RETENTION_SECONDS,
-        )
+        store.put(workspace_id, notification, expires_at=_expires_at())
     except Exception:
-        logger.exception("notification not recorded", extra={"type": kind})
+        logger.exception("notification not recorded", extra={"type": notification["type"]})
 
 
-def _notification(
-    notification_id: str, kind: str, message: str, data: dict[str, Any], at: str
-) -> dict[str, Any]:
-    return {"id": notification_id, "type": kind, "message": message, "data": data, "created_at": at}
+def _of_event(kind: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    return _notification(kind, describe(kind, detail), dict(detail), str(detail["occurred_at"]))
+
+
+def _notification(kind: str, message: str, data: dict[str, Any], at: str) -> dict[str, Any]:
+    return {"id": ids.new_id("ntf"), "type": kind, "message": message, "data": data, "created_at": at}
+
+
+def _expires_at() -> int:
+    return int(time.time()) + _RETENTION_SECONDS
