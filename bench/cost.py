@@ -46,8 +46,8 @@ ASSUMED_CALL_MS = {"dynamodb": 6.0, "dynamodb.TransactWriteItems": 12.0, "sqs": 
 ASSUMED_CALL_MS_DEFAULT = 10.0
 # Lambda writes START, END and REPORT lines per invocation (~260 bytes together) besides ours.
 PLATFORM_LOG_BYTES_PER_INVOCATION = 260
-# Lambda's SQS poller: one ReceiveMessage per batch and one delete per message (batch size 1, the
-# worst case); the idle long polls of the pollers are a fixed monthly cost, not per exchange.
+# Lambda's SQS poller: one ReceiveMessage per batch and one delete per message (RunTurnFunction's
+# batch size is 1); the idle long polls of the pollers are a fixed monthly cost, not per exchange.
 SQS_POLLER_REQUESTS_PER_MESSAGE = 2
 # The dispatcher's queue is a standard one: the rule's send and the poller's receive and delete.
 SQS_STANDARD_REQUESTS_PER_EVENT = 1 + SQS_POLLER_REQUESTS_PER_MESSAGE

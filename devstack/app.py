@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from devstack.awslink import Link
 from devstack.gateway import Gateway, GatewayServer
 from devstack.motoserver import MotoProcess
 from devstack.pollers import ScheduleRunner, SqsPoller, pollers_per_source
@@ -66,7 +67,8 @@ class Devstack:
         self.template: Template | None = None
         self.resources: LocalResources | None = None
         self.functions: dict[str, LambdaFunction] = {}
-        self._moto = MotoProcess(aws_port)
+        self._moto = MotoProcess(aws_port, link=True)
+        self._link: Link | None = None
         self._server: GatewayServer | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -96,6 +98,9 @@ class Devstack:
         endpoint = self._moto.start()
         # Before any boto3 client exists: the devstack's own clients and the handlers' use these.
         os.environ.update(aws_environment(endpoint))
+        assert self._moto.link_path is not None
+        self._link = Link(endpoint, self._moto.link_path)
+        self._link.install()
         template = self.template = load_template(self.template_path)
         resources = self.resources = create_resources(template, parameter_overrides())
         specs = template.functions()
@@ -122,7 +127,7 @@ class Devstack:
         for function in self.functions.values():
             for source in function.spec.sqs_sources:
                 queue = source.queue_logical_id
-                for number in range(1, min(pollers_per_source(), function.max_concurrency) + 1):
+                for number in range(1, pollers_per_source(function.max_concurrency) + 1):
                     poller = SqsPoller(
                         function,
                         source,
@@ -150,7 +155,10 @@ class Devstack:
             stream.stop()
         for app in self.web_apps.values():
             app.stop()
-        # Stopping moto also ends the pollers' in-flight long polls.
+        # Closing the link and stopping moto end the pollers' in-flight long polls.
+        link, self._link = self._link, None
+        if link is not None:
+            link.uninstall()
         self._moto.stop()
         for thread in self._threads:
             thread.join(timeout=2)

@@ -1,7 +1,8 @@
 """The devstack's local AWS: a moto server in a child process, with event-driven SQS long polling.
 
-It runs in its own process so that moto and the handlers (which call it over HTTP, as they would
-call AWS) use both cores instead of sharing one interpreter lock.
+It runs in its own process so that moto and the handlers (which call it as they would call AWS)
+use both cores instead of sharing one interpreter lock. It answers HTTP on its port, and, if started
+with a link, the devstack's own DynamoDB, SQS and EventBridge calls on a Unix socket (devstack.awslink).
 
 moto's ``WaitTimeSeconds`` re-checks the queue in a loop that only sleeps while *no* message is
 visible: a FIFO queue whose visible messages all belong to groups with a message in flight (what a
@@ -22,14 +23,17 @@ import io
 import logging
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import unquote
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 READY = "moto-ready"
@@ -39,11 +43,14 @@ READY = "moto-ready"
 
 
 class MotoProcess:
-    """A moto server child process on 127.0.0.1:``port`` (0 picks a free port)."""
+    """A moto server child process on 127.0.0.1:``port`` (0 picks a free port); with ``link``, also
+    on the Unix socket ``link_path`` (devstack.awslink)."""
 
-    def __init__(self, port: int, startup_timeout: float = 30.0) -> None:
+    def __init__(self, port: int, startup_timeout: float = 30.0, *, link: bool = False) -> None:
         self.port = port
         self.startup_timeout = startup_timeout
+        self.link = link
+        self.link_path: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,9 +63,13 @@ class MotoProcess:
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
         }
+        command = [sys.executable, "-m", "devstack.motoserver", "--port", str(self.port)]
+        if self.link:
+            self.link_path = os.path.join(tempfile.mkdtemp(prefix="parley-aws-"), "link.sock")
+            command += ["--link", self.link_path]
         # stdin stays open for the child's lifetime: its EOF tells the child that we are gone.
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "devstack.motoserver", "--port", str(self.port)],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -82,6 +93,8 @@ class MotoProcess:
 
     def stop(self, timeout: float = 2.0) -> None:
         process, self._process = self._process, None
+        if self.link_path:
+            shutil.rmtree(os.path.dirname(self.link_path), ignore_errors=True)
         if process is None:
             return
         if process.stdin:
@@ -574,7 +587,40 @@ def _notify(queue: Any) -> None:
         queue._messages_lock.notify_all()
 
 
-def serve(port: int) -> None:
+def link_environ(method: str, path: str, headers: dict[str, str], body: bytes, port: int) -> dict[str, Any]:
+    """The WSGI environ werkzeug's server would make of this request, had it come over HTTP."""
+    raw_path, _, query = path.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(raw_path),
+        "QUERY_STRING": query,
+        "RAW_URI": path,
+        "REQUEST_URI": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": f"127.0.0.1:{port}",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ[key] = value
+        elif key != "CONTENT_LENGTH":
+            environ[f"HTTP_{key}"] = value
+    return environ
+
+
+def serve(port: int, link_path: str | None = None) -> None:
     """Run the moto server until SIGTERM/SIGINT or until the parent closes our stdin."""
     from moto.dynamodb.responses import DynamoHandler
     from moto.events.responses import EventsHandler
@@ -588,12 +634,37 @@ def serve(port: int) -> None:
     from werkzeug.exceptions import HTTPException
     from werkzeug.serving import make_server
 
+    from devstack.awslink import TARGETS, LinkServer
+
     # The X-Amz-Target prefix each JSON-protocol service names its operations with.
-    direct = {
-        "DynamoDB_": DynamoHandler.dispatch,
-        "AmazonSQS.": SQSResponse.dispatch,
-        "AWSEvents.": EventsHandler.dispatch,
-    }
+    direct = dict(
+        zip(TARGETS, (DynamoHandler.dispatch, SQSResponse.dispatch, EventsHandler.dispatch), strict=True)
+    )
+
+    def dispatcher(target: str) -> Any:
+        return next((d for prefix, d in direct.items() if target.startswith(prefix)), None)
+
+    def answer_directly(dispatch: Any, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        """Almost every call the devstack makes is DynamoDB, SQS or EventBridge: handed to moto's
+        handler with the request Flask would have made of it, without Flask's routing, request
+        context and response object in between, per call."""
+        request = BackendRequest(environ)
+        try:
+            status, headers, content = dispatch(request, request.raw_url, dict(request.headers))
+        except HTTPException as exc:  # what the Flask app would have answered for it
+            status, headers, content = exc.code or 500, dict(exc.get_headers()), exc.get_body()
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        kept = {name: str(value) for name, value in headers.items() if name.lower() != "content-length"}
+        return int(status), kept, data
+
+    def answer_link_call(
+        method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        target = next((value for name, value in headers.items() if name.lower() == "x-amz-target"), "")
+        dispatch = dispatcher(target)
+        if dispatch is None:  # the link carries only these services' calls
+            return 400, {"Content-Type": "application/json"}, b'{"__type": "UnknownOperationException"}'
+        return answer_directly(dispatch, link_environ(method, path, headers, body, server.server_port))
 
     class KeepAliveHandler(MotoRequestHandler):
         """Werkzeug closes every connection, so each AWS call would pay a new TCP connection and a new
@@ -634,27 +705,14 @@ def serve(port: int) -> None:
             """Every AWS call would otherwise print a line."""
 
         def run_wsgi(self) -> None:
-            target = self.headers.get("X-Amz-Target", "")
-            dispatch = next((d for prefix, d in direct.items() if target.startswith(prefix)), None)
+            dispatch = dispatcher(self.headers.get("X-Amz-Target", ""))
             if dispatch is None:
                 super().run_wsgi()  # S3 (no target header), and whatever else is rare
-            else:
-                self._dispatch_directly(dispatch)
-
-        def _dispatch_directly(self, dispatch: Any) -> None:
-            """Almost every call the devstack makes is DynamoDB, SQS or EventBridge: handed to moto's
-            handler with the request Flask would have made of it, without Flask's routing, request
-            context and response object in between, per call."""
-            request = BackendRequest(self.make_environ())
-            try:
-                status, headers, content = dispatch(request, request.raw_url, dict(request.headers))
-            except HTTPException as exc:  # what the Flask app would have answered for it
-                status, headers, content = exc.code or 500, dict(exc.get_headers()), exc.get_body()
-            data = content.encode() if isinstance(content, str) else bytes(content)
-            self.send_response(int(status))
+                return
+            status, headers, data = answer_directly(dispatch, self.make_environ())
+            self.send_response(status)
             for name, value in headers.items():
-                if name.lower() != "content-length":
-                    self.send_header(name, str(value))
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -667,6 +725,9 @@ def serve(port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
+    if link_path:
+        link = LinkServer(link_path, answer_link_call)
+        threading.Thread(target=link.serve_forever, name="link", daemon=True).start()
 
     def shutdown(*_: object) -> None:
         # shutdown() waits for serve_forever() to return: never call it on the serving thread.
@@ -696,7 +757,9 @@ def serve(port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="moto server for the Parley devstack")
     parser.add_argument("--port", type=int, default=0)
-    serve(parser.parse_args().port)
+    parser.add_argument("--link", help="also answer devstack.awslink frames on this Unix socket")
+    arguments = parser.parse_args()
+    serve(arguments.port, arguments.link)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ attributes, invoke the function with the batch, then delete the records it proce
 ReportBatchItemFailures only the ``batchItemFailures`` stay on the queue; if the function raises (or
 answers a malformed batch response) the whole batch stays. The queue's RedrivePolicy moves a record
 to the DLQ once it has been received maxReceiveCount times (the local moto server does that on
-receive, as SQS does). Like Lambda, several pollers feed one source (``PARLEY_DEVSTACK_POLLERS``,
-default 4, at most the function's concurrency), so batches of different FIFO groups run side by side;
+receive, as SQS does). Like Lambda, several pollers feed one source (as many as the function's concurrency,
+or ``PARLEY_DEVSTACK_POLLERS``), so batches of different FIFO groups run side by side;
 each group stays in order because SQS does not hand out a group's next message while one of it is
 in flight (the local server makes each receive atomic, as SQS is).
 
@@ -38,9 +38,11 @@ from devstack.template import Schedule, SqsSource
 LONG_POLL_SECONDS = 20
 
 
-def pollers_per_source() -> int:
-    """Concurrent pollers per SQS event source (Lambda runs several; each batch is one invocation)."""
-    return max(1, int(os.environ.get("PARLEY_DEVSTACK_POLLERS", "4")))
+def pollers_per_source(concurrency: int) -> int:
+    """Concurrent pollers per SQS event source: as many as the function may run at once (Lambda scales
+    a FIFO source up to its active message groups), or fewer if ``PARLEY_DEVSTACK_POLLERS`` says so."""
+    configured = os.environ.get("PARLEY_DEVSTACK_POLLERS")
+    return max(1, min(int(configured), concurrency) if configured else concurrency)
 
 
 def retry_seconds() -> int:

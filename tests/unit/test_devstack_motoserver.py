@@ -2,8 +2,9 @@
 
 One workload (DynamoDB updates, transactions, streams and the item size limit; SQS; EventBridge rules
 with an SQS target) runs three times, each time in a fresh interpreter (the patches change moto's classes
-for the whole process): once on plain moto, once with every patch of ``devstack.motoserver``, and
-once over HTTP against the devstack's moto server. The transcripts, minus what differs between any
+for the whole process): once on plain moto, once with every patch of ``devstack.motoserver``, once
+over HTTP against the devstack's moto server, and once over its link (devstack.awslink: the
+devstack's own DynamoDB, SQS and EventBridge calls). The transcripts, minus what differs between any
 two runs (ids, times, receipt handles), must match.
 """
 
@@ -324,6 +325,17 @@ def test_the_devstack_moto_server_answers_over_http_as_plain_moto_does() -> None
     ]
 
 
+def test_the_devstack_moto_server_answers_over_its_link_as_plain_moto_does() -> None:
+    plain, linked = _run("plain"), _run("link")
+    *answers, (label, carried) = linked
+    assert label == "calls over the link"
+    assert [entry for entry in answers if entry[0] != "stream records"] == [
+        entry for entry in plain if entry[0] != "stream records"
+    ]
+    # Every DynamoDB, SQS and EventBridge call of the workload went over the link.
+    assert carried >= len(plain)
+
+
 def main(mode: str) -> None:
     os.environ.update(
         {
@@ -335,14 +347,23 @@ def main(mode: str) -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    if mode == "server":
+    if mode in ("server", "link"):
+        from devstack.awslink import Link
         from devstack.motoserver import MotoProcess
 
-        server = MotoProcess(0)
-        os.environ["AWS_ENDPOINT_URL"] = server.start()
+        server = MotoProcess(0, link=mode == "link")
+        endpoint = os.environ["AWS_ENDPOINT_URL"] = server.start()
+        link = Link(endpoint, server.link_path) if server.link_path else None
         try:
-            print(json.dumps(workload()))
+            if link is None:
+                print(json.dumps(workload()))
+                return
+            link.install()
+            transcript = workload()
+            print(json.dumps([*transcript, ["calls over the link", link.calls]]))
         finally:
+            if link is not None:
+                link.uninstall()
             server.stop()
         return
     if mode == "patched":

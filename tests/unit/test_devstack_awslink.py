@@ -1,0 +1,92 @@
+"""The devstack's link to its local AWS: DynamoDB, SQS and EventBridge calls over a Unix socket,
+everything else over HTTP, and botocore as it was once the link is gone.
+
+(That the link's answers are moto's own is tests/unit/test_devstack_motoserver.py's equivalence run.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+from botocore.httpsession import URLLib3Session
+
+from devstack.awslink import Link
+from devstack.motoserver import MotoProcess
+
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+
+
+@pytest.fixture
+def server() -> Iterator[MotoProcess]:
+    process = MotoProcess(0, link=True)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def link(server: MotoProcess) -> Iterator[Link]:
+    assert server.link_path is not None
+    installed = Link(server.endpoint, server.link_path)
+    installed.install()
+    yield installed
+    installed.uninstall()
+
+
+def client(server: MotoProcess, service: str, **config: Any) -> Any:
+    return boto3.client(service, endpoint_url=server.endpoint, config=Config(**config), **CREDENTIALS)
+
+
+def test_json_protocol_calls_go_over_the_link_and_s3_over_http(server: MotoProcess, link: Link) -> None:
+    dynamodb = client(server, "dynamodb")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(
+            TableName="t", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)"
+        )
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    sqs = client(server, "sqs")
+    queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="hello")
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "hello"
+    assert link.calls == 7  # an error answer is an answer too
+
+    s3 = client(server, "s3")
+    s3.create_bucket(Bucket="files")
+    s3.put_object(Bucket="files", Key="k", Body=b"over http")
+    assert s3.get_object(Bucket="files", Key="k")["Body"].read() == b"over http"
+    assert link.calls == 7
+
+
+def test_a_call_fails_as_a_connection_error_when_the_local_aws_is_gone(
+    server: MotoProcess, link: Link
+) -> None:
+    sqs = client(server, "sqs", retries={"total_max_attempts": 1})
+    queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+    server.stop()
+    with pytest.raises(EndpointConnectionError):
+        sqs.send_message(QueueUrl=queue, MessageBody="lost")
+
+
+def test_uninstalled_botocore_sends_over_http_again(server: MotoProcess) -> None:
+    before = URLLib3Session.send
+    assert server.link_path is not None
+    link = Link(server.endpoint, server.link_path)
+    link.install()
+    with pytest.raises(RuntimeError):
+        Link(server.endpoint, server.link_path).install()  # one per process
+    link.uninstall()
+    assert URLLib3Session.send is before
+    client(server, "sqs").create_queue(QueueName="after")
+    assert link.calls == 0
