@@ -198,11 +198,12 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
     if "cost" in results:
         priced = results["cost"]
+        total_usd = priced["usd_per_million_exchanges_total"]
         add(
             "cost model: USD per million exchanges (prices printed beside it)",
-            "computed from measurements",
-            priced["usd_per_million_exchanges_total"],
-            True,
+            f"≤ {cost.BUDGET_USD_PER_MILLION}",
+            total_usd,
+            total_usd <= cost.BUDGET_USD_PER_MILLION,
         )
     if results.get("complete"):
         total = results["seconds"]["total"]

@@ -18,6 +18,7 @@ the body; a response is ``>III`` (status, head and body lengths), the head (JSON
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import socketserver
@@ -101,7 +102,10 @@ class Link:
         with self._lock:
             connections, self._connections = self._connections, []
         for connection in connections:
-            connection.close()  # a call still waiting on one (an SQS long poll) fails and ends
+            # shutdown, not only close: a call still waiting on one (an SQS long poll) fails and ends.
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
 
     def carries(self, request: Any) -> bool:
         target = request.headers.get("X-Amz-Target") or ""

@@ -6,6 +6,8 @@ everything else over HTTP, and botocore as it was once the link is gone.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,3 +92,26 @@ def test_uninstalled_botocore_sends_over_http_again(server: MotoProcess) -> None
     assert URLLib3Session.send is before
     client(server, "sqs").create_queue(QueueName="after")
     assert link.calls == 0
+
+
+def test_uninstalling_ends_a_long_poll_in_flight(server: MotoProcess) -> None:
+    assert server.link_path is not None
+    link = Link(server.endpoint, server.link_path)
+    link.install()
+    sqs = client(server, "sqs", retries={"total_max_attempts": 1}, read_timeout=30)
+    queue = sqs.create_queue(QueueName="idle")["QueueUrl"]
+    outcome: list[BaseException] = []
+
+    def poll() -> None:
+        try:
+            sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.3)  # the poll is waiting in the local AWS
+    link.uninstall()
+    poller.join(timeout=5)
+    assert not poller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], EndpointConnectionError)
