@@ -9,8 +9,8 @@ parsing and response writing about a sixth of the local AWS's.
 These calls (JSON-protocol services: the ``X-Amz-Target`` header names the operation) now go as one
 frame each way over a kept Unix socket, one per thread. botocore still validates, serialises, signs,
 retries and parses exactly as it would, and moto's handler gets the request it would have got over
-HTTP (``motoserver.answer``): only the transport differs. The HTTP endpoint stays for everything
-else: S3, the AWS CLI, tests' and benchmarks' own clients.
+HTTP (``answer_directly`` in motoserver): only the transport differs. The HTTP endpoint stays for
+everything else: S3, the AWS CLI, tests' and benchmarks' own clients.
 
 Frames: a request is ``>II`` (head and body lengths), the head (JSON ``[method, path, headers]``) and
 the body; a response is ``>III`` (status, head and body lengths), the head (JSON headers) and the body.
