@@ -18,7 +18,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Response, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    Response,
+    Route,
+    ViewportSize,
+    WebSocket,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
 
 from tests.e2e.devstack_process import REPO_ROOT, ApiClient, RunningDevstack
 
@@ -100,6 +111,12 @@ def note_failed_response(problems: list[str], response: Response) -> None:
         problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
 
+def note_frames(problems: list[str], socket: WebSocket) -> None:
+    problems.append(f"WebSocket opened: {socket.url}")
+    socket.on("framereceived", lambda payload: problems.append(f"frame: {payload!s:.300}"))
+    socket.on("close", lambda _: problems.append("WebSocket closed"))
+
+
 @pytest.fixture
 def page(browser: Browser, devstack: RunningDevstack) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP)
@@ -110,13 +127,19 @@ def page(browser: Browser, devstack: RunningDevstack) -> Iterator[Page]:
     opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     opened.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
     opened.on("response", lambda response: note_failed_response(problems, response))
+    opened.on("websocket", lambda socket: note_frames(problems, socket))
+    log_start = devstack.log_path.stat().st_size
     opened.goto(f"{devstack.url}/console")
     try:
         yield opened
     finally:
         context.close()
-        # pytest shows this only for a test that failed: what the page said before it timed out
+        # pytest shows this only for a test that failed: what the page said and got before it timed
+        # out, and what the devstack logged meanwhile
         print("\n".join(problems))
+        with devstack.log_path.open("rb") as log:
+            log.seek(log_start)
+            print(log.read().decode(errors="replace")[-20_000:])
     assert not [problem for problem in problems if "page error" in problem], problems
 
 
@@ -254,6 +277,29 @@ def test_without_the_websocket_replies_are_long_polled(page: Page, key: str, age
 
     # Then the reply still arrives
     expect(replies(page).last).to_have_text(SLOW_REPLY)
+
+
+def test_a_reply_whose_last_frame_is_lost_still_arrives(page: Page, key: str, agent_name: str) -> None:
+    # Given a WebSocket that loses every turn's last frame (frames are best effort)
+    def lose_last_frames(socket: WebSocketRoute) -> None:
+        def to_page(message: str | bytes) -> None:
+            if '"turn.completed"' not in str(message):
+                socket.send(message)
+
+        socket.connect_to_server().on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/live"), lose_last_frames)
+    sign_in(page, key)
+    start_conversation(page, "Lossy", agent_name)
+    expect(page.locator("#live-status")).to_have_attribute("data-mode", "websocket")
+
+    # When the person sends a message
+    send(page, "Answer slowly, please")
+
+    # Then the reply streams in, and once its frames stop the page reads the turn and shows it
+    expect(page.locator("#messages li.streaming .content")).to_contain_text("word3")
+    expect(replies(page).last).to_have_text(SLOW_REPLY)
+    expect(page.get_by_text("Last turn: completed")).to_be_visible()
 
 
 def test_an_uploaded_file_is_ingested(page: Page, key: str, screenshots: Path) -> None:

@@ -10,9 +10,10 @@ const LONG_POLL = "?wait=10";
 const MESSAGES_SHOWN = 100;
 // Feedback is one rating per end user; the console rates as one user of its own.
 const FEEDBACK_USER = "console";
-// A live turn whose first frame is this late is long-polled as well: its worker may have looked for
-// subscribers just before this page subscribed.
-const FIRST_FRAME_GRACE_MS = 3000;
+// A live turn that goes this long without a frame is long-polled as well: its worker may have looked
+// for subscribers just before this page subscribed, or a frame (its last, say) may be lost: frames
+// are best effort (README "Streaming"). A model that streams sends one every few hundred ms.
+const QUIET_FRAMES_MS = 3000;
 // Files attached in the composer are uploaded to this inbox of the workspace (made on first use).
 const ATTACHMENTS_INBOX = "Console attachments";
 
@@ -326,9 +327,19 @@ function watchTurn(turnId) {
   const item = bubble(turnId);
   $("cancel-turn").hidden = false;
   if (!state.live) return poll(turnId);
-  setTimeout(() => {
-    if (!item.framed && state.inFlight.has(turnId) && state.bubbles.get(turnId) === item) poll(turnId);
-  }, FIRST_FRAME_GRACE_MS);
+  expectFrames(item, turnId);
+}
+
+/** Long-poll the turn if its frames stop before it ends; each frame puts that off again. */
+function expectFrames(item, turnId) {
+  clearTimeout(item.quiet);
+  if (item.polled) return;
+  item.quiet = setTimeout(() => {
+    if (state.inFlight.has(turnId) && state.bubbles.get(turnId) === item) {
+      item.polled = true;
+      poll(turnId);
+    }
+  }, QUIET_FRAMES_MS);
 }
 
 async function poll(turnId) {
@@ -363,7 +374,7 @@ function bubble(turnId) {
 function onFrame(frame) {
   if (frame.conversation_id !== state.conversation?.id || state.settled.has(frame.turn_id)) return;
   const item = bubble(frame.turn_id);
-  item.framed = true;
+  if (state.inFlight.has(frame.turn_id)) expectFrames(item, frame.turn_id);
   const content = item.querySelector(".content");
   const progress = item.querySelector(".progress");
   switch (frame.type) {
