@@ -9,8 +9,9 @@ parsing and response writing about a sixth of the local AWS's.
 These calls (JSON-protocol services: the ``X-Amz-Target`` header names the operation) now go as one
 frame each way over a kept Unix socket, one per thread. botocore still validates, serialises, signs,
 retries and parses exactly as it would, and moto's handler gets the request it would have got over
-HTTP (``answer_directly`` in motoserver): only the transport differs. The HTTP endpoint stays for
-everything else: S3, the AWS CLI, tests' and benchmarks' own clients.
+HTTP (``answer_directly`` in motoserver): only the transport differs. A client's read timeout holds
+as it does over HTTP: an answer later than that is botocore's ``ReadTimeoutError``. The HTTP endpoint
+stays for everything else: S3, the AWS CLI, tests' and benchmarks' own clients.
 
 Frames: a request is ``>II`` (head and body lengths), the head (JSON ``[method, path, headers]``) and
 the body; a response is ``>III`` (status, head and body lengths), the head (JSON headers) and the body.
@@ -62,7 +63,10 @@ class _FrameHandler(socketserver.StreamRequestHandler):
             body = self.rfile.read(body_length)
             status, answer_headers, content = self.server.answer(method, path, headers, body)
             head = json.dumps(answer_headers).encode()
-            self.wfile.write(RESPONSE_HEAD.pack(status, len(head), len(content)) + head + content)
+            try:
+                self.wfile.write(RESPONSE_HEAD.pack(status, len(head), len(content)) + head + content)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client stopped waiting (its read timeout) and closed its connection
 
 
 # ------------------------------------------------------------------------------ the devstack's side
@@ -113,9 +117,9 @@ class Link:
             target = target.decode()
         return bool(request.url.startswith(self.endpoint) and target.startswith(TARGETS))
 
-    def send(self, request: Any) -> Any:
+    def send(self, request: Any, read_timeout: float | None = None) -> Any:
         from botocore.awsrequest import AWSResponse, HeadersDict
-        from botocore.exceptions import EndpointConnectionError
+        from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
         url = urlsplit(request.url)
         path = url.path + (f"?{url.query}" if url.query else "")
@@ -131,6 +135,7 @@ class Link:
         head = json.dumps([request.method, path, headers]).encode()
         try:
             stream = self._stream()
+            self._local.connection.settimeout(read_timeout)
             stream.write(REQUEST_HEAD.pack(len(head), len(body)) + head + body)
             stream.flush()
             lengths = stream.read(RESPONSE_HEAD.size)
@@ -141,6 +146,9 @@ class Link:
             content = stream.read(body_length)
             if len(content) < body_length:
                 raise ConnectionError("the local AWS closed the link mid-answer")
+        except TimeoutError as exc:
+            self._forget_stream()  # its answer may still come: the next call takes a new connection
+            raise ReadTimeoutError(endpoint_url=request.url, error=exc) from exc
         except (OSError, ValueError) as exc:
             self._forget_stream()
             raise EndpointConnectionError(endpoint_url=request.url, error=exc) from exc
@@ -186,5 +194,15 @@ _install_lock = threading.Lock()
 def _send(session: Any, request: Any) -> Any:
     link = _installed
     if link is not None and link.carries(request):
-        return link.send(request)
+        return link.send(request, _read_timeout(session, request))
     return _send_over_http(session, request)
+
+
+def _read_timeout(session: Any, request: Any) -> float | None:
+    """The read timeout botocore gives urllib3: the request's own (``context``), else the client's
+    (``Config.read_timeout``, which the session holds as a urllib3 ``Timeout``)."""
+    override = (getattr(request, "context", None) or {}).get("read_timeout")
+    if override is not None:
+        return float(override)
+    read = getattr(getattr(session, "_timeout", None), "read_timeout", None)
+    return float(read) if isinstance(read, int | float) else None

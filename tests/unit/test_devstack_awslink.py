@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 
 from devstack.awslink import Link
@@ -115,3 +115,16 @@ def test_uninstalling_ends_a_long_poll_in_flight(server: MotoProcess) -> None:
     poller.join(timeout=5)
     assert not poller.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], EndpointConnectionError)
+
+
+def test_an_answer_later_than_the_read_timeout_is_a_read_timeout_as_over_http(
+    server: MotoProcess, link: Link
+) -> None:
+    sqs = client(server, "sqs", retries={"total_max_attempts": 1}, read_timeout=0.5)
+    queue = sqs.create_queue(QueueName="slow")["QueueUrl"]
+    with pytest.raises(ReadTimeoutError):
+        sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=3)
+
+    # and the next call, on the same thread, gets its own answer, not the late one
+    assert sqs.get_queue_url(QueueName="slow")["QueueUrl"] == queue
+    assert link.calls == 2
