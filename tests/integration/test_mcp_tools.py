@@ -218,13 +218,32 @@ def test_an_is_error_result_is_an_error_output(servers, tool, output):
 
 def test_a_tool_argument_marked_x_mcp_header_is_mirrored_into_its_header(servers):
     # 2026-07-28: the server checks Mcp-Param-Region against the body. The SDK learns the annotation
-    # from a listing: its first call goes without it, is refused with HeaderMismatch, and is resent.
+    # from the listing made before the call, so the one call carries it (none is refused and resent).
     ran = call(server(servers), "in_region", {"region": "eu-west-1"})
 
     assert ran.output == "running in eu-west-1" and not ran.is_error
-    *refused, sent = servers.calls("tools/call")
+    (sent,) = servers.calls("tools/call")
     assert sent["headers"]["mcp-param-region"] == "eu-west-1"
-    assert [r["headers"].get("mcp-param-region") for r in refused] == [None]
+
+
+def methods_sent(servers: ToolServers) -> list[str]:
+    return [r["headers"].get("mcp-method") for r in servers.requests if r["headers"].get("mcp-method")]
+
+
+def test_a_tool_is_listed_before_it_is_called_and_never_after(servers):
+    # The SDK validates a result against the tool's listed output schema: listed afterwards, a listing
+    # that failed would turn a call that ran into an error the model retries, running the tool twice.
+    ran = call(server(servers), "add", {"a": 2, "b": 3})
+
+    assert ran.output == "5" and not ran.is_error
+    assert methods_sent(servers)[-2:] == ["tools/list", "tools/call"]
+
+
+def test_the_listing_before_a_call_pages_until_it_names_the_tool(servers):
+    ran = call(server(servers, "paged"), "tool_1_0", {})
+
+    assert ran.output == "called tool_1_0" and not ran.is_error
+    assert methods_sent(servers)[-3:] == ["tools/list", "tools/list", "tools/call"]
 
 
 # -- listings -------------------------------------------------------------------------------------

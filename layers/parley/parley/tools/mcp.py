@@ -114,6 +114,7 @@ def call_tool(
         return ToolOutput(text, is_error=error, detail=detail)
 
     async def call(client: Client) -> CallToolResult:
+        await _list_until(client, name)
         return await client.call_tool(name, arguments)
 
     try:
@@ -198,6 +199,22 @@ async def _list_all(client: Client) -> tuple[list[McpTool], bool]:
             break
         seen.add(cursor)
     return tools[:MAX_TOOLS], not cursor and len(tools) <= MAX_TOOLS
+
+
+async def _list_until(client: Client, name: str) -> None:
+    """List the server's tools, page by page, until one lists ``name`` (at most MAX_PAGES).
+
+    Before the call, in its session: the SDK then knows the tool's output schema, which it would
+    otherwise list after the call to validate the result, so a listing that failed then would report
+    a call that ran (and whose effect happened) as failed, and the model would call it again. It also
+    knows the tool's ``x-mcp-header`` arguments, so a 2026-07-28 server that checks ``Mcp-Param-*``
+    headers takes the first call instead of refusing it for a listing and a resend."""
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        page = await client.list_tools(cursor=cursor)
+        cursor = page.next_cursor
+        if not cursor or any(tool.name == name for tool in page.tools):
+            return
 
 
 def _timeout(server: McpServer) -> float:
