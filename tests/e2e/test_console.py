@@ -111,10 +111,10 @@ def note_failed_response(problems: list[str], response: Response) -> None:
         problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
 
-def note_frames(problems: list[str], socket: WebSocket) -> None:
-    problems.append(f"WebSocket opened: {socket.url}")
-    socket.on("framereceived", lambda payload: problems.append(f"frame: {payload!s:.300}"))
-    socket.on("close", lambda _: problems.append("WebSocket closed"))
+def note_frames(received: list[str], socket: WebSocket) -> None:
+    received.append(f"WebSocket opened: {socket.url}")
+    socket.on("framereceived", lambda payload: received.append(f"frame: {payload!s:.300}"))
+    socket.on("close", lambda _: received.append("WebSocket closed"))
 
 
 @pytest.fixture
@@ -127,7 +127,8 @@ def page(browser: Browser, devstack: RunningDevstack) -> Iterator[Page]:
     opened.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     opened.on("console", lambda message: problems.append(f"console {message.type}: {message.text}"))
     opened.on("response", lambda response: note_failed_response(problems, response))
-    opened.on("websocket", lambda socket: note_frames(problems, socket))
+    received: list[str] = []  # the WebSocket's frames: what a reply's bubble was built from
+    opened.on("websocket", lambda socket: note_frames(received, socket))
     log_start = devstack.log_path.stat().st_size
     opened.goto(f"{devstack.url}/console")
     try:
@@ -136,7 +137,7 @@ def page(browser: Browser, devstack: RunningDevstack) -> Iterator[Page]:
         context.close()
         # pytest shows this only for a test that failed: what the page said and got before it timed
         # out, and what the devstack logged meanwhile
-        print("\n".join(problems))
+        print("\n".join(problems + received))
         with devstack.log_path.open("rb") as log:
             log.seek(log_start)
             print(log.read().decode(errors="replace")[-20_000:])

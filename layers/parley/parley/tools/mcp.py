@@ -25,10 +25,11 @@ Why it looks the way it does:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -40,7 +41,7 @@ from parley.tools.base import MAX_OUTPUT_CHARS, ToolOutput, ToolRefused
 if TYPE_CHECKING:
     import httpx2
     from mcp.client.client import Client
-    from mcp_types import CallToolResult
+    from mcp_types import CallToolResult, ListToolsResult
 
 USER_AGENT = "Parley-Tools/1"
 CLIENT_NAME = "parley"
@@ -185,36 +186,44 @@ async def _session[T](server: McpServer, work: Callable[[Client], Awaitable[T]])
     return answer[0]
 
 
-async def _list_all(client: Client) -> tuple[list[McpTool], bool]:
-    """Every page of the listing, bounded; and whether the listing was complete."""
-    tools: list[McpTool] = []
+async def _pages(client: Client) -> AsyncGenerator[ListToolsResult]:
+    """The listing's pages, at most MAX_PAGES: a cursor handed out twice ends it (it would loop)."""
     cursor: str | None = None
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
         page = await client.list_tools(cursor=cursor)
-        tools.extend(McpTool(t.name, t.description or "", dict(t.input_schema)) for t in page.tools)
+        yield page
         cursor = page.next_cursor
-        if not cursor or len(tools) > MAX_TOOLS or cursor in seen:
-            # A cursor handed out twice would loop forever.
-            break
+        if not cursor or cursor in seen:
+            return
         seen.add(cursor)
-    return tools[:MAX_TOOLS], not cursor and len(tools) <= MAX_TOOLS
+
+
+async def _list_all(client: Client) -> tuple[list[McpTool], bool]:
+    """Every page of the listing, bounded; and whether the listing was complete."""
+    tools: list[McpTool] = []
+    complete = False
+    async with contextlib.aclosing(_pages(client)) as pages:
+        async for page in pages:
+            tools.extend(McpTool(t.name, t.description or "", dict(t.input_schema)) for t in page.tools)
+            complete = not page.next_cursor
+            if len(tools) > MAX_TOOLS:
+                break
+    return tools[:MAX_TOOLS], complete and len(tools) <= MAX_TOOLS
 
 
 async def _list_until(client: Client, name: str) -> None:
-    """List the server's tools, page by page, until one lists ``name`` (at most MAX_PAGES).
+    """List the server's tools, page by page, until one lists ``name``.
 
     Before the call, in its session: the SDK then knows the tool's output schema, which it would
     otherwise list after the call to validate the result, so a listing that failed then would report
     a call that ran (and whose effect happened) as failed, and the model would call it again. It also
     knows the tool's ``x-mcp-header`` arguments, so a 2026-07-28 server that checks ``Mcp-Param-*``
     headers takes the first call instead of refusing it for a listing and a resend."""
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        page = await client.list_tools(cursor=cursor)
-        cursor = page.next_cursor
-        if not cursor or any(tool.name == name for tool in page.tools):
-            return
+    async with contextlib.aclosing(_pages(client)) as pages:
+        async for page in pages:
+            if any(tool.name == name for tool in page.tools):
+                return
 
 
 def _timeout(server: McpServer) -> float:
